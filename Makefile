@@ -1,0 +1,88 @@
+# Two commands do everything on a fresh machine:
+#   make book   -> virtual environment, install, execute the notebooks, HTML in _build/html
+#   make test   -> same install, unit tests, every notebook under nbval, the book build check
+# See README.md for what each step does and how to adapt the torch install elsewhere.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JOBS ?= 2
+# torch is installed before the project so that pip never resolves `torch>=2.2`
+# to a multi-GB CUDA build on a CPU machine. On this kind of machine torch==2.13.0
+# is a CPU wheel on local disk; elsewhere pass e.g.
+#   make test TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_CPU ?= torch==2.13.0
+TORCH_GPU ?= torch>=2.2
+TORCH_PIP_ARGS ?=
+# Install Debian's chromium for the offline-rendering test (only in CI, as root).
+INSTALL_BROWSER ?= $(CI)
+
+BUILD := _build
+STAMP := $(VENV)/.companion-installed
+
+export COMPANION_BOOK := 1
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: install book test unit notebooks build-check browser-check browser clean clean-cache cache-key
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@if $(PY) -c "import torch" 2>/dev/null; then \
+	  echo "torch already installed: $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	elif command -v nvidia-smi >/dev/null 2>&1; then \
+	  $(PY) -m pip install -q "$(TORCH_GPU)" $(TORCH_PIP_ARGS); \
+	else \
+	  $(PY) -m pip install -q "$(TORCH_CPU)" $(TORCH_PIP_ARGS); \
+	fi
+	$(PY) -m pip install -q -e ".[book,test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+# Outputs cached by jupyter-cache are keyed on the notebooks' code only; a change
+# in companion/ or the dependencies must invalidate them too.
+cache-key: install
+	@mkdir -p $(BUILD)
+	@key=$$(cat pyproject.toml $$(find companion -name '*.py' | sort) | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(BUILD)/.cache-key 2>/dev/null)" != "$$key" ]; then \
+	  rm -rf $(BUILD)/.jupyter_cache; echo "$$key" > $(BUILD)/.cache-key; \
+	  echo "companion or dependencies changed: notebook cache cleared"; fi
+
+book: cache-key
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "Book: $(BUILD)/html/index.html"
+
+unit: install
+	$(PY) -m pytest -m "not book" -n $(JOBS) -p no:cacheprovider --disable-socket --allow-unix-socket tests/
+
+# Each notebook runs once, in parallel; the executed notebooks are stored in the
+# book's execution cache (conftest.py), so the build below re-runs none of them.
+notebooks: cache-key
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -n $(JOBS) \
+	  --dist loadscope -p no:cacheprovider notebooks/
+
+build-check: cache-key
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+browser:
+	@if [ -n "$(INSTALL_BROWSER)" ] && ! command -v chromium >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium for the offline-rendering test"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium install failed: browser test will skip"; \
+	fi
+
+browser-check: browser
+	$(PY) -m pytest -m book -p no:cacheprovider tests/
+
+test: unit notebooks build-check browser-check
+	@echo "make test: all green"
+
+clean:
+	rm -rf $(BUILD)
+
+clean-cache:
+	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.cache-key

@@ -1,0 +1,291 @@
+r"""Groups, representations and the measurement of equivariance (Chapter 0).
+
+Conventions used throughout the book
+------------------------------------
+* A group element is a matrix ``g: (..., d, d)``: ``d = 2`` for SO(2), ``d = 3``
+  for SO(3) and O(3); a permutation of ``n`` objects is its ``(n, n)``
+  permutation matrix. Composition is the matrix product ``g h``.
+* A representation :math:`\rho` maps ``g: (..., d, d)`` to ``ρ(g): (..., D, D)``
+  with :math:`\rho(gh) = \rho(g)\rho(h)`. It acts on one axis of a feature
+  tensor (the last by default): :math:`x \mapsto \rho(g)x`.
+* Rank-2 tensors :math:`T \in \mathbb{R}^{3\times 3}` are stored flattened row-major,
+  ``vec(T): (..., 9)``; then :math:`\mathrm{vec}(gTg^\top) = (g\otimes g)\,\mathrm{vec}(T)`.
+* e3nn's irreducible representations (``"1x0e + 1x1o"``) are available through
+  :func:`irreps`; note that e3nn orders the components of a vector ``(y, z, x)``.
+
+A map :math:`f` is *equivariant* when :math:`f(\rho_{in}(g)x) = \rho_{out}(g) f(x)`
+for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
+:func:`equivariance_error` measures by how much a map fails this.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from e3nn import o3
+
+from .checks import check_int, check_orthogonal, check_square, check_tensor
+
+__all__ = [
+    "GROUPS", "Representation", "SCALAR", "PSEUDOSCALAR", "VECTOR", "TENSOR2", "PERMUTATION",
+    "rotation_2d", "haar_so2", "haar_so3", "haar_o3", "sample", "compose", "inverse",
+    "random_permutation", "permutation_matrix", "direct_sum", "irreps",
+    "equivariance_error", "invariance_error",
+]
+
+GROUPS = ("SO(2)", "SO(3)", "O(3)")
+
+
+# --------------------------------------------------------------------------- sampling
+
+def rotation_2d(theta: torch.Tensor) -> torch.Tensor:
+    r"""Rotation matrices :math:`\begin{pmatrix}\cos\theta & -\sin\theta\\ \sin\theta & \cos\theta\end{pmatrix}`.
+
+    ``theta: (...)`` → ``(..., 2, 2)``.
+    """
+    theta = check_tensor(theta, "theta", floating=True)
+    c, s = torch.cos(theta), torch.sin(theta)
+    return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+
+
+def _uniform(n: int, generator: torch.Generator | None, dtype: torch.dtype,
+             device: torch.device | str | None) -> torch.Tensor:
+    return torch.rand(n, generator=generator, dtype=dtype).to(device)
+
+
+def haar_so2(n: int, *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+             device: torch.device | str | None = None) -> torch.Tensor:
+    r"""``n`` Haar-uniform rotations of the plane: :math:`\theta \sim U[0, 2\pi)`. Returns ``(n, 2, 2)``."""
+    n = check_int(n, "n")
+    return rotation_2d(2 * torch.pi * _uniform(n, generator, dtype, device))
+
+
+def haar_so3(n: int, *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+             device: torch.device | str | None = None) -> torch.Tensor:
+    r"""``n`` Haar-uniform rotations of space. Returns ``(n, 3, 3)``.
+
+    A standard normal vector in :math:`\mathbb{R}^4`, normalised, is uniform on
+    :math:`S^3`; as a unit quaternion it double-covers SO(3), and the uniform
+    measure on :math:`S^3` pushes forward to the Haar measure. The quaternion is
+    turned into a matrix by e3nn's ``o3.quaternion_to_matrix``.
+    """
+    n = check_int(n, "n")
+    q = torch.randn(n, 4, generator=generator, dtype=dtype).to(device)
+    q = q / q.norm(dim=-1, keepdim=True)
+    return o3.quaternion_to_matrix(q)
+
+
+def haar_o3(n: int, *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+            device: torch.device | str | None = None) -> torch.Tensor:
+    r"""``n`` Haar-uniform elements of O(3) = SO(3) × {I, −I}. Returns ``(n, 3, 3)``.
+
+    Half of them (in law) are improper, :math:`\det g = -1`.
+    """
+    n = check_int(n, "n")
+    r = haar_so3(n, generator=generator, dtype=dtype, device=device)
+    sign = torch.where(_uniform(n, generator, dtype, device) < 0.5, -1.0, 1.0).to(dtype)
+    return r * sign[:, None, None]
+
+
+def sample(group: str, n: int, *, generator: torch.Generator | None = None,
+           dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
+    """Draw ``n`` Haar-uniform elements of ``group`` (one of :data:`GROUPS`)."""
+    samplers = {"SO(2)": haar_so2, "SO(3)": haar_so3, "O(3)": haar_o3}
+    if group not in samplers:
+        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    return samplers[group](n, generator=generator, dtype=dtype, device=device)
+
+
+def compose(g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """The group product ``g h`` (apply ``h`` first). Shapes broadcast: ``(..., d, d)``."""
+    g, h = check_square(g, "g"), check_square(h, "h")
+    if g.shape[-1] != h.shape[-1]:
+        raise ValueError(f"g and h must act on the same space, got {tuple(g.shape)} and {tuple(h.shape)}")
+    return g @ h
+
+
+def inverse(g: torch.Tensor) -> torch.Tensor:
+    """Inverse of orthogonal matrices (also permutation matrices): ``g⁻¹ = gᵀ``."""
+    return check_orthogonal(g, "g").transpose(-1, -2)
+
+
+def random_permutation(batch: int, n: int, *, generator: torch.Generator | None = None,
+                       device: torch.device | str | None = None) -> torch.Tensor:
+    """``batch`` uniform random permutations of ``n`` objects, as index tensors ``(batch, n)``."""
+    batch, n = check_int(batch, "batch"), check_int(n, "n", minimum=1)
+    return torch.argsort(torch.rand(batch, n, generator=generator), dim=-1).to(device)
+
+
+def permutation_matrix(perm: torch.Tensor, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    r"""Permutation matrices ``P: (..., n, n)`` with :math:`(Px)_i = x_{\pi(i)}`, from ``perm: (..., n)``."""
+    perm = check_tensor(perm, "perm", min_ndim=1)
+    if perm.is_floating_point() or perm.is_complex():
+        raise TypeError(f"perm must hold integer indices, got {perm.dtype}")
+    n = perm.shape[-1]
+    if not torch.equal(perm.sort(dim=-1).values, torch.arange(n, device=perm.device).expand_as(perm)):
+        raise ValueError("perm must be permutations of 0..n-1 along its last axis")
+    return torch.nn.functional.one_hot(perm, n).to(dtype)
+
+
+# --------------------------------------------------------------------------- representations
+
+@dataclass(frozen=True)
+class Representation:
+    r"""A representation :math:`\rho` of a matrix group and the feature axis it acts on.
+
+    ``matrix(g: (..., d, d)) -> (..., D, D)``; :meth:`act` applies
+    :math:`x \mapsto \rho(g)x` along ``axis`` of ``x``. With ``g: (B, d, d)`` the
+    features must have the batch axis first, ``x: (B, ..., D, ...)``; a single
+    ``g: (d, d)`` acts on every sample.
+    """
+
+    name: str
+    matrix: Callable[[torch.Tensor], torch.Tensor]
+    axis: int = -1
+
+    def __call__(self, g: torch.Tensor) -> torch.Tensor:
+        return self.matrix(g)
+
+    def dim(self, d: int) -> int:
+        """Dimension ``D`` of the representation space for ``d × d`` group elements."""
+        return int(self.matrix(torch.eye(d, dtype=torch.float64)).shape[-1])
+
+    def act(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Return :math:`\\rho(g)x` along ``self.axis`` (see the class docstring for shapes)."""
+        r = self.matrix(g)
+        xm = torch.movedim(x, self.axis, -1)
+        if xm.shape[-1] != r.shape[-1]:
+            raise ValueError(f"x has size {xm.shape[-1]} on axis {self.axis}, but the representation "
+                             f"{self.name} has dimension {r.shape[-1]}")
+        if r.ndim == 2:
+            out = xm @ r.transpose(-1, -2)
+        else:
+            if r.shape[0] != x.shape[0]:
+                raise ValueError(f"g holds {r.shape[0]} group elements but x has batch size {x.shape[0]}")
+            flat = xm.reshape(xm.shape[0], -1, xm.shape[-1])
+            out = torch.einsum("bij,bnj->bni", r.to(x.dtype), flat).reshape(xm.shape)
+        return torch.movedim(out, -1, self.axis)
+
+
+def _trivial(g: torch.Tensor) -> torch.Tensor:
+    return torch.ones(*g.shape[:-2], 1, 1, dtype=g.dtype, device=g.device)
+
+
+def _pseudoscalar(g: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.det(g)[..., None, None]
+
+
+def _tensor2(g: torch.Tensor) -> torch.Tensor:
+    d = g.shape[-1]
+    return torch.einsum("...ij,...kl->...ikjl", g, g).reshape(*g.shape[:-2], d * d, d * d)
+
+
+SCALAR = Representation("scalar", _trivial)
+"""Trivial representation ρ(g) = 1: invariant quantities (energies, distances)."""
+PSEUDOSCALAR = Representation("pseudoscalar", _pseudoscalar)
+"""ρ(g) = det g: a scalar that flips sign under reflections (signed volume)."""
+VECTOR = Representation("vector", lambda g: g)
+"""Standard representation ρ(g) = g: positions, velocities, forces."""
+TENSOR2 = Representation("tensor2", _tensor2)
+"""ρ(g) = g ⊗ g on row-major vec(T): inertia, stress, polarisability."""
+PERMUTATION = Representation("permutation", lambda p: p, axis=-2)
+"""Permutation matrices acting on the point axis of ``x: (batch, n, D)``."""
+
+
+def direct_sum(*reps: Representation) -> Representation:
+    r"""The block-diagonal representation :math:`\rho_1 \oplus \rho_2 \oplus \cdots` (last axis)."""
+    if not reps:
+        raise ValueError("direct_sum needs at least one representation")
+    for i, r in enumerate(reps):
+        if not isinstance(r, Representation):
+            raise TypeError(f"reps[{i}] must be a Representation, got {type(r).__name__}")
+
+    def matrix(g: torch.Tensor) -> torch.Tensor:
+        blocks = [r.matrix(g) for r in reps]
+        size = sum(b.shape[-1] for b in blocks)
+        out = g.new_zeros(*g.shape[:-2], size, size)
+        i = 0
+        for b in blocks:
+            k = b.shape[-1]
+            out[..., i:i + k, i:i + k] = b
+            i += k
+        return out
+
+    return Representation(" ⊕ ".join(r.name for r in reps), matrix)
+
+
+def irreps(spec: str | o3.Irreps) -> Representation:
+    """O(3) representation given by e3nn irreps, e.g. ``"2x0e + 1x1o"`` (Wigner D matrices)."""
+    ir = o3.Irreps(spec)
+    return Representation(str(ir), ir.D_from_matrix)
+
+
+# --------------------------------------------------------------------------- measuring equivariance
+
+def _as_representation(rho: Representation | Callable | None, name: str) -> Representation:
+    if rho is None:
+        return SCALAR
+    if isinstance(rho, Representation):
+        return rho
+    if callable(rho):
+        return Representation(getattr(rho, "__name__", name), rho)
+    raise TypeError(f"{name} must be a Representation, a callable g -> matrix, or None; "
+                    f"got {type(rho).__name__}")
+
+
+def equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g: torch.Tensor,
+                       rho_in: Representation | Callable, rho_out: Representation | Callable | None,
+                       *, reduction: str = "mean", eps: float = 1e-12) -> torch.Tensor:
+    r"""Relative equivariance error of ``f`` at inputs ``x`` under group elements ``g``.
+
+    .. math::
+        e(x, g) = \frac{\lVert f(\rho_{in}(g)x) - \rho_{out}(g)f(x)\rVert}
+                       {\lVert \rho_{out}(g) f(x)\rVert}
+
+    with norms over all non-batch axes. ``rho_out=None`` (or :data:`SCALAR`
+    for outputs of shape ``(B, 1)``) measures invariance: :math:`f(\rho_{in}(g)x)` vs :math:`f(x)`.
+
+    Args:
+        f: the map, ``(B, ...) -> (B, ...)``.
+        x: inputs ``(B, ...)``; ``rho_in`` acts on its axis ``rho_in.axis``.
+        g: orthogonal group elements, one per sample ``(B, d, d)`` or one for all ``(d, d)``.
+        rho_in, rho_out: :class:`Representation` (or callables ``g -> matrix``).
+        reduction: ``"mean"`` (a scalar), ``"max"`` or ``"none"`` (per sample, ``(B,)``).
+
+    Returns:
+        The relative error; 0 for an exactly equivariant ``f`` (up to rounding).
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    x = check_tensor(x, "x", min_ndim=1, floating=True)
+    g = check_orthogonal(g, "g")
+    if g.ndim not in (2, 3):
+        raise ValueError(f"g must have shape (d, d) or (batch, d, d), got {tuple(g.shape)}")
+    if g.ndim == 3 and g.shape[0] != x.shape[0]:
+        raise ValueError(f"g holds {g.shape[0]} group elements but x has batch size {x.shape[0]}")
+    if reduction not in ("mean", "max", "none"):
+        raise ValueError(f"reduction must be 'mean', 'max' or 'none', got {reduction!r}")
+    invariant = rho_out is None
+    r_in = _as_representation(rho_in, "rho_in")
+    r_out = _as_representation(rho_out, "rho_out")
+    g = g.to(x.dtype)
+
+    fx = f(x)
+    f_gx = f(r_in.act(g, x))
+    if not isinstance(fx, torch.Tensor) or fx.shape != f_gx.shape:
+        raise ValueError("f must return tensors of one shape for x and for transformed x")
+    target = fx if invariant else r_out.act(g, fx)
+    b = x.shape[0]
+    num = (f_gx - target).reshape(b, -1).norm(dim=-1)
+    den = target.reshape(b, -1).norm(dim=-1).clamp_min(eps)
+    err = num / den
+    if reduction == "none":
+        return err
+    return err.mean() if reduction == "mean" else err.max()
+
+
+def invariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g: torch.Tensor,
+                     rho_in: Representation | Callable, *, reduction: str = "mean") -> torch.Tensor:
+    r"""Relative invariance error :math:`\lVert f(\rho_{in}(g)x) - f(x)\rVert / \lVert f(x)\rVert`."""
+    return equivariance_error(f, x, g, rho_in, None, reduction=reduction)

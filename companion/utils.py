@@ -1,0 +1,109 @@
+"""Runtime helpers every chapter uses: device choice, seeding, progress bars, scale.
+
+The book runs on a laptop CPU, in CI (2 cores) and on a Colab GPU. Code in
+``companion`` never hard-codes a device: it takes ``device``/``dtype`` from its
+inputs, and notebooks pick one device with :func:`best_device`.
+
+Two environment variables steer a whole run:
+
+``COMPANION_DEVICE``
+    Overrides :func:`best_device` (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+``COMPANION_SCALE``
+    ``small`` (default; every chapter runs in about 3 minutes on 2 CPU cores)
+    or ``full`` (the larger configuration meant for a GPU). Notebooks read it
+    through :func:`pick`.
+"""
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+T = TypeVar("T")
+
+SCALES = ("small", "full")
+
+
+def best_device() -> torch.device:
+    """Return the fastest available device: cuda > mps > cpu.
+
+    The environment variable ``COMPANION_DEVICE`` overrides the choice, e.g.
+    ``COMPANION_DEVICE=cpu`` to compare timings on a GPU machine.
+    """
+    override = os.environ.get("COMPANION_DEVICE", "").strip()
+    if override:
+        try:
+            device = torch.device(override)
+        except RuntimeError as err:
+            raise ValueError(
+                f"COMPANION_DEVICE={override!r} is not a valid torch device string "
+                "(expected e.g. 'cpu', 'cuda', 'cuda:0' or 'mps')"
+            ) from err
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch (all devices) and return a CPU generator.
+
+    The returned :class:`torch.Generator` is seeded with the same value; pass it
+    to the samplers in ``companion`` to make one stream of randomness explicit.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**63:
+        raise ValueError(f"seed must lie in [0, 2**63), got {seed}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def scale() -> str:
+    """The run's scale, ``"small"`` or ``"full"``, from ``COMPANION_SCALE``."""
+    value = os.environ.get("COMPANION_SCALE", "small").strip().lower() or "small"
+    if value not in SCALES:
+        raise ValueError(f"COMPANION_SCALE must be one of {SCALES}, got {value!r}")
+    return value
+
+
+def pick(small: T, full: T) -> T:
+    """Choose a setting by the run's :func:`scale`.
+
+    >>> n_steps = pick(small=300, full=5000)
+    """
+    return full if scale() == "full" else small
+
+
+def in_book_build() -> bool:
+    """True while the book's build (or the test run that feeds its cache) executes us.
+
+    The Makefile sets ``COMPANION_BOOK=1``; figures are then emitted for static
+    HTML and live widgets are replaced by a note.
+    """
+    return os.environ.get("COMPANION_BOOK", "") not in ("", "0")
+
+
+def progress(iterable: Iterable[T], desc: str | None = None, total: int | None = None,
+             **kwargs) -> Iterator[T]:
+    """Wrap ``iterable`` in a tqdm progress bar (notebook-aware).
+
+    The bar is silent in the book build and in CI (``CI=true``), where it would
+    only add noise to the pages and logs; pass ``disable=False`` to force it.
+    """
+    from tqdm.auto import tqdm
+
+    quiet = in_book_build() or os.environ.get("CI", "").lower() in ("1", "true")
+    kwargs.setdefault("disable", quiet)
+    kwargs.setdefault("leave", False)
+    return iter(tqdm(iterable, desc=desc, total=total, **kwargs))
