@@ -1,0 +1,32 @@
+"""Out-of-domain GAN inversion via invertibility decomposition (Yang, Xu & Chen, ICCV 2023).
+
+A world small enough for a CPU and where the answer is known:
+
+* :mod:`~companion.inversion.faces` — seeded procedural faces with out-of-domain
+  additions and their exact ground-truth masks;
+* :mod:`~companion.inversion.generator` — a small DCGAN trained on in-domain faces only,
+  its inversion encoder, and the shipped weights
+  (:mod:`~companion.inversion.train_generator` rebuilds them);
+* :mod:`~companion.inversion.invert` — optimisation-based inversion, editing directions;
+* :mod:`~companion.inversion.align` — warping by a flow field;
+* :mod:`~companion.inversion.detector` — the invertibility detector learned jointly with
+  the alignment, iterated, and blending;
+* :mod:`~companion.inversion.baseline` — the thresholded reconstruction-error mask;
+* :mod:`~companion.inversion.metrics` — mask IoU, region PSNR / SSIM.
+"""
+from .align import flow_smoothness, warp
+from .baseline import baseline_mask, error_map
+from .detector import Decomposition, InvertibilityDetector, blend, detector_loss, train_detector
+from .faces import OOD_KINDS, FaceBatch, render_faces
+from .generator import (Encoder, Generator, fingerprint, load_encoder, load_fingerprint,
+                        load_generator)
+from .invert import InversionResult, attribute_direction, invert
+from .metrics import mask_iou, region_psnr, region_ssim
+
+__all__ = [
+    "flow_smoothness", "warp", "baseline_mask", "error_map", "Decomposition",
+    "InvertibilityDetector", "blend", "detector_loss", "train_detector", "OOD_KINDS",
+    "FaceBatch", "render_faces", "Encoder", "Generator", "fingerprint", "load_encoder",
+    "load_fingerprint", "load_generator", "InversionResult", "attribute_direction", "invert",
+    "mask_iou", "region_psnr", "region_ssim",
+]

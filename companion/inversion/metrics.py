@@ -1,0 +1,91 @@
+"""Metrics against the known answer: mask IoU, and PSNR / SSIM over image regions.
+
+* IoU (Jaccard index) of a predicted binary mask :math:`P` with the ground truth
+  :math:`T`: :math:`|P \\cap T| / |P \\cup T|`, computed by scikit-learn's
+  ``jaccard_score`` (1 when both masks are empty).
+* PSNR over a region :math:`R`: :math:`10 \\log_{10}(1 / \\mathrm{MSE}_R)` for images in
+  ``[0, 1]``, by scikit-image's ``peak_signal_noise_ratio`` on the region's pixels (all
+  channels; pooled over the batch, so one number summarises a test set).
+* SSIM over a region: scikit-image's ``structural_similarity`` map (7x7 windows,
+  channels as the last axis) averaged over the region's pixels (pooled over the batch).
+
+"In-domain" is the complement of the ground-truth mask, "out-of-domain" the mask itself.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+from sklearn.metrics import jaccard_score
+
+from ._validate import check_images, check_same_shape
+
+__all__ = ["mask_iou", "region_psnr", "region_ssim", "REGIONS"]
+
+REGIONS = ("whole", "in", "out")
+
+
+def _binary(mask: torch.Tensor, name: str) -> np.ndarray:
+    mask = check_images(mask, name, channels=1)
+    if not torch.all((mask == 0) | (mask == 1)):
+        raise ValueError(f"{name} must be binary (0 or 1); threshold a soft mask first")
+    return mask.detach().cpu().numpy().astype(bool)
+
+
+def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image IoU ``(batch,)`` of binary masks ``pred, target: (batch, 1, H, W)``."""
+    p = _binary(pred, "pred")
+    t = _binary(target, "target")
+    if p.shape != t.shape:
+        raise ValueError(f"pred and target must have matching shapes, got {p.shape} and {t.shape}")
+    return torch.tensor([jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0)
+                         for pi, ti in zip(p, t)], dtype=torch.float64)
+
+
+def _region(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str):
+    x = check_images(x, "x")
+    y = check_images(y, "y")
+    check_same_shape(x, y, "x", "y")
+    m = _binary(mask, "mask")
+    if m.shape[0] != x.shape[0] or m.shape[2:] != tuple(x.shape[2:]):
+        raise ValueError(f"mask must have shape {(x.shape[0], 1, *x.shape[2:])}, got {m.shape}")
+    if region not in REGIONS:
+        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    sel = np.ones_like(m) if region == "whole" else (m if region == "out" else ~m)
+    xs = x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
+    ys = y.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
+    return xs, ys, sel[:, 0]
+
+
+def region_psnr(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str = "whole") -> float:
+    """PSNR (dB) of ``y`` against reference ``x`` over ``region`` of the whole batch.
+
+    ``x, y: (batch, 3, H, W)`` in [0, 1]; ``mask: (batch, 1, H, W)`` binary (1 = OOD);
+    ``region`` in ``("whole", "in", "out")``. Returns ``inf`` for identical pixels and
+    ``nan`` for an empty region.
+    """
+    xs, ys, sel = _region(x, y, mask, region)
+    if not sel.any():
+        return math.nan
+    a, b = xs[sel], ys[sel]
+    if mean_squared_error(a, b) == 0:
+        return math.inf
+    return float(peak_signal_noise_ratio(a, b, data_range=1.0))
+
+
+def region_ssim(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str = "whole") -> float:
+    """Mean SSIM of ``y`` against ``x`` over ``region`` (see :func:`region_psnr` for shapes)."""
+    xs, ys, sel = _region(x, y, mask, region)
+    if not sel.any():
+        return math.nan
+    total, count = 0.0, 0
+    for xi, yi, si in zip(xs, ys, sel):
+        if not si.any():
+            continue
+        _, smap = structural_similarity(xi, yi, data_range=1.0, channel_axis=-1, win_size=7,
+                                        full=True)
+        total += float(smap.mean(axis=-1)[si].sum())
+        count += int(si.sum())
+    return total / count
