@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.metrics import structural_similarity
 
-from companion.inversion import (OOD_KINDS, Generator, InvertibilityDetector, attribute_direction,
-                                 baseline_mask, blend, detector_loss, error_map, fingerprint,
-                                 flow_smoothness, invert, load_encoder, load_fingerprint,
-                                 load_generator, mask_iou, region_psnr, region_ssim,
-                                 render_faces, train_detector, warp)
+from companion.inversion import (DETECTORS, OOD_KINDS, InvertibilityDetector,
+                                 attribute_direction, baseline_mask, blend, detector_loss,
+                                 error_map, fingerprint, flow_smoothness, invert, load_detector,
+                                 load_encoder, load_fingerprint, load_generator, mask_iou,
+                                 region_psnr, region_ssim, render_faces, train_detector, warp)
 from companion.inversion.generator import WEIGHTS_DIR
 
 
@@ -92,6 +92,20 @@ def test_generator_produces_in_domain_looking_images(gen):
     assert (x.mean(0) - real.mean(0)).abs().mean() < 0.08
     # and samples differ from each other (no collapse to one image)
     assert x.std(0).mean() > 0.5 * real.std(0).mean()
+
+
+@pytest.mark.parametrize("name", list(DETECTORS))
+def test_shipped_detectors_load_and_predict_masks(name, ood_batch, gen):
+    net = load_detector(name)
+    assert net.align == DETECTORS[name]
+    with torch.no_grad():
+        y = gen(load_encoder()(ood_batch.images))
+        dec = net(ood_batch.images, y)
+    assert dec.mask.shape == (6, 1, 32, 32) and 0 <= dec.mask.min() and dec.mask.max() <= 1
+    if not net.align:
+        assert dec.flow.abs().max() == 0
+    with pytest.raises(ValueError, match="name"):
+        load_detector("oracle")
 
 
 def test_missing_or_corrupted_weight_file(tmp_path):

@@ -16,7 +16,8 @@ A world small enough for a CPU and where the answer is known:
 """
 from .align import flow_smoothness, warp
 from .baseline import baseline_mask, error_map
-from .detector import Decomposition, InvertibilityDetector, blend, detector_loss, train_detector
+from .detector import (DETECTORS, Decomposition, InvertibilityDetector, blend, detector_loss,
+                       load_detector, train_detector)
 from .faces import OOD_KINDS, FaceBatch, render_faces
 from .generator import (Encoder, Generator, fingerprint, load_encoder, load_fingerprint,
                         load_generator)
@@ -25,7 +26,7 @@ from .metrics import mask_iou, region_psnr, region_ssim
 
 __all__ = [
     "flow_smoothness", "warp", "baseline_mask", "error_map", "Decomposition",
-    "InvertibilityDetector", "blend", "detector_loss", "train_detector", "OOD_KINDS",
+    "InvertibilityDetector", "blend", "detector_loss", "train_detector", "DETECTORS", "load_detector", "OOD_KINDS",
     "FaceBatch", "render_faces", "Encoder", "Generator", "fingerprint", "load_encoder",
     "load_fingerprint", "load_generator", "InversionResult", "attribute_direction", "invert",
     "mask_iou", "region_psnr", "region_ssim",

@@ -41,12 +41,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pathlib import Path
+
 from ..checks import check_int
 from ..utils import progress
 from ._validate import check_images, check_same_shape
 from .align import flow_smoothness, warp
 
-__all__ = ["Decomposition", "InvertibilityDetector", "blend", "detector_loss", "train_detector"]
+__all__ = ["DETECTORS", "Decomposition", "InvertibilityDetector", "blend", "detector_loss",
+           "train_detector", "load_detector"]
+
+#: The shipped detectors: name -> whether the alignment is on.
+DETECTORS = {"method": True, "no_align": False, "supervised": True}
 
 
 @dataclass
@@ -108,6 +114,7 @@ class InvertibilityDetector(nn.Module):
         self.mask_head = nn.Conv2d(w, 1, 3, padding=1)
         nn.init.zeros_(self.flow_head.weight)
         nn.init.zeros_(self.flow_head.bias)
+        nn.init.constant_(self.mask_head.bias, -2.0)  # start from a small mask (sigma(-2) = 0.12)
 
     def step(self, x: torch.Tensor, aligned: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One application of :math:`\\Phi`: ``(flow increment (b,2,H,W), mask logit (b,1,H,W))``."""
@@ -116,7 +123,9 @@ class InvertibilityDetector(nn.Module):
         residual = F.avg_pool2d(diff.abs().mean(dim=1, keepdim=True), 3, 1, 1,
                                 count_include_pad=False)
         gate = torch.tanh(residual / 0.02)
-        dflow = torch.tanh(self.flow_head(h)) * self.max_flow * gate
+        # each increment moves at most f_max / K, so K iterations reach f_max without the
+        # clip (whose zero gradient would freeze a saturated flow)
+        dflow = torch.tanh(self.flow_head(h)) * (self.max_flow / self.iterations) * gate
         return dflow, self.mask_head(h)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor,
@@ -140,8 +149,8 @@ class InvertibilityDetector(nn.Module):
                              blended=mask * x + (1 - mask) * aligned, masks=masks)
 
 
-def detector_loss(x: torch.Tensor, dec: Decomposition, *, area: float = 0.2,
-                  w_area: float = 1.0, w_bin: float = 0.05, w_tv: float = 0.01,
+def detector_loss(x: torch.Tensor, dec: Decomposition, *, area: float = 0.1,
+                  w_area: float = 0.1, w_bin: float = 0.02, w_tv: float = 0.01,
                   target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """The self-supervised loss of the module docstring; returns ``(loss, parts)``.
 
@@ -201,3 +210,19 @@ def train_detector(net: InvertibilityDetector, inputs: torch.Tensor, inversions:
         log.append(parts)
     net.eval()
     return log
+
+
+def load_detector(name: str = "method", path: str | Path | None = None,
+                  device: torch.device | str = "cpu") -> InvertibilityDetector:
+    """A shipped detector (``"method"``, ``"no_align"`` or ``"supervised"``), eval mode.
+
+    ``python -m companion.inversion.train_detectors`` rebuilds them.
+    """
+    from .generator import WEIGHTS_DIR, _load_state
+
+    if name not in DETECTORS:
+        raise ValueError(f"name must be one of {tuple(DETECTORS)}, got {name!r}")
+    path = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
+    net = _load_state(InvertibilityDetector(align=DETECTORS[name]), path, f"detector {name!r}")
+    net.requires_grad_(False)
+    return net.to(device)

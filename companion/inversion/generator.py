@@ -8,8 +8,9 @@ puts it in ``[0, 1]``. It is trained on in-domain faces only
 stickers and textured backgrounds lie outside its range — they are out of domain.
 
 The encoder :math:`E` (the role e4e plays in the paper) maps an image to a latent,
-``E(x) ≈ argmin_z ||G(z) - x||``; it initialises the optimisation-based inversion and
-makes inverting a whole training set for the detector cheap.
+``E(x) ≈ argmin_z ||G(z) - x||``; it is trained jointly with the generator (a
+reconstruction loss next to the adversarial one, as in VAE-GAN), initialises the
+optimisation-based inversion and makes inverting a whole training set cheap.
 
 The shipped weights live in ``companion/inversion/weights/`` and are loaded with
 ``torch.load(..., weights_only=True)``.
@@ -98,7 +99,8 @@ def _load_state(module: nn.Module, path: Path, what: str) -> nn.Module:
     if not path.is_file():
         raise FileNotFoundError(
             f"{what} weights not found at {path}; rebuild them with "
-            "`python -m companion.inversion.train_generator`")
+            "`python -m companion.inversion.train_generator` (generator, encoder) or "
+            "`python -m companion.inversion.train_detectors` (detectors)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         module.load_state_dict(state)
