@@ -81,8 +81,10 @@ def network_homeostatic_loss(net: EPNetwork, u: torch.Tensor, x: torch.Tensor, *
     if not isinstance(net, EPNetwork):
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     check_tensor(u, "u", ndim=2, last_dims=(net.n_state,), floating=True)
-    return homeostatic_loss(network_field(net, x), sigmoid(u.detach()), n_samples=n_samples,
-                            generator=generator)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    # one batched call: the probes of all samples are rows of one (n_samples·batch, n) state
+    return homeostatic_loss(network_field(net, x.repeat(n_samples, 1)),
+                            sigmoid(u.detach()).repeat(n_samples, 1), generator=generator)
 
 
 def network_jacobian(net: EPNetwork, u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
