@@ -229,6 +229,9 @@ def test_homeostatic_loss_is_unbiased_for_a_state_dependent_jacobian():
     se = float(samples.std()) / math.sqrt(len(samples))
     assert abs(float(samples.mean()) - target) < 4 * se, (float(samples.mean()), target, se)
     assert target > 0.1
+    # several probes per row in one call: the same estimator, averaged
+    many = float(homeostatic_loss(f, a, n_samples=400, generator=g))
+    assert abs(many - target) < 4 * float(samples.std()) / math.sqrt(400), (many, target)
 
 
 def test_homeostatic_loss_of_the_network_and_zero_when_symmetric():
