@@ -23,7 +23,6 @@ STAMP := $(VENV)/.companion-installed
 
 export COMPANION_BOOK := 1
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 # Tests run two processes on two cores: one thread each. With more, torch's OpenMP
 # threads spin-wait on each other and small-model training slows down ~20x.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1

@@ -26,7 +26,7 @@ def test_slider_figure_rejects_bad_input():
         viz.slider_figure(_traces, [], label="x")
     with pytest.raises(ValueError, match="active must index"):
         viz.slider_figure(_traces, [1], label="x", active=3)
-    with pytest.raises(ValueError, match="expected 2"):
+    with pytest.raises(ValueError, match="expected 1"):
         viz.slider_figure(lambda v: _traces(v)[: 1 + int(v)], [0, 1], label="x")
 
 
