@@ -46,7 +46,7 @@ def _check_net(net: object) -> EPNetwork:
 
 
 def free_state(net: EPNetwork, x: torch.Tensor, **solve_kw) -> torch.Tensor:
-    """The free (``β = 0``) fixed point ``u*: (batch, n)``; keywords go to :meth:`EPNetwork.solve`."""
+    """The free (``β = 0``) fixed point ``u*: (batch, n)``; keywords go to :meth:`~companion.ep.network.EPNetwork.solve`."""
     return _check_net(net).solve(x, **solve_kw)
 
 

@@ -37,7 +37,7 @@ def homeostatic_loss(f: Callable[[torch.Tensor], torch.Tensor], a: torch.Tensor,
         generator: for the probes (drawn on the CPU, then moved to ``a``'s device).
 
     Returns:
-        A scalar: ``mean over rows and probes of (‖Jε‖² - εᵀJ(Jε)) / n``.
+        The scalar ``mean over rows and probes of (‖Jε‖² - εᵀJ(Jε)) / n``.
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
