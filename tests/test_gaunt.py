@@ -148,6 +148,13 @@ def test_product_is_pointwise_product_on_sphere():
     assert (f - f1 * f2).abs().max() < 1e-11
 
 
+def test_dense_route_uses_half_of_an_even_grid():
+    from companion.gaunt import dense_sizes
+    for L1, L2, L_out in [(0, 0, 0), (1, 1, 2), (3, 2, 1), (4, 0, 4)]:
+        Nu, Nv = dense_sizes(L1, L2, L_out)
+        assert Nv % 2 == 0 and Nu == 2 * (L1 + L2) + 1 and Nv >= L1 + L2 + L_out + 1
+
+
 def test_large_degree_fft_equals_dense():
     x1, x2 = _rand(2, (14 + 1) ** 2, seed=10), _rand(2, (12 + 1) ** 2, seed=11)
     a = gaunt_product(x1, x2, 20, method="fft")

@@ -46,7 +46,7 @@ from .coefficients import allowed_paths, gaunt_tensor, gaunt_to_wigner_constant
 from .sh_fourier import cached_on, degree_of, fourier_to_sh_matrix, register_builder, sh_to_fourier_matrix
 
 __all__ = ["gaunt_product", "gaunt_product_dense", "gaunt_product_e3nn", "gaunt_product_grid",
-           "fft_sizes", "METHODS", "DENSE_MAX_DEGREE", "e3nn_gaunt_tensor_product", "to_e3nn_layout", "from_e3nn_layout"]
+           "fft_sizes", "dense_sizes", "METHODS", "DENSE_MAX_DEGREE", "e3nn_gaunt_tensor_product", "to_e3nn_layout", "from_e3nn_layout"]
 
 
 # --------------------------------------------------------------------------- constants
@@ -64,6 +64,7 @@ def _nice(n: int) -> int:
         m += 1
 
 
+@lru_cache(maxsize=None)
 def fft_sizes(L1: int, L2: int, L_out: int) -> tuple[int, int]:
     r"""FFT grid ``(N_u, N_v)`` (θ, φ) for the product of degrees ``L1``, ``L2`` read up to ``L_out``.
 
@@ -211,15 +212,44 @@ def _from_torus(s: torch.Tensor, L_out: int, Nu: int, Nv: int) -> torch.Tensor:
     return y.view(*lead, (L_out + 1) ** 2)
 
 
+def dense_sizes(L1: int, L2: int, L_out: int) -> tuple[int, int]:
+    r"""Torus grid ``(N_u, N_v)`` of the dense route: the same bounds as :func:`fft_sizes`, not
+    rounded (no FFT is run on it), with :math:`N_v` even so that the grid is symmetric under
+    :math:`(\theta,\varphi)\mapsto(2\pi-\theta,\varphi+\pi)`, which maps the torus twice onto the sphere."""
+    Lp = L1 + L2
+    Nv = max(Lp + L_out + 1, 2 * max(L1, L2) + 1)
+    return 2 * Lp + 1, Nv + (Nv % 2)
+
+
+def _half_rows(Nu: int, Nv: int) -> torch.Tensor:
+    r"""Flat indices ``b * Nu + a`` of the samples with :math:`\theta_a \le \pi` (``a <= Nu // 2``)."""
+    a = torch.arange(Nu // 2 + 1)
+    b = torch.arange(Nv)
+    return (b[:, None] * Nu + a[None, :]).reshape(-1)
+
+
 def _dense_in(L: int, Nu: int, Nv: int) -> torch.Tensor:
-    """The map SH ``(L+1)**2`` → torus samples ``Nv * Nu`` as one dense real matrix (float64)."""
-    return _to_torus(torch.eye((L + 1) ** 2, dtype=torch.float64), L, Nu, Nv).reshape((L + 1) ** 2, Nv * Nu)
+    """SH ``(L+1)**2`` → the torus samples with θ <= π, as one dense real matrix (float64).
+
+    The inverse DFT of the Fourier coefficients (:func:`_to_torus`) applied to the identity."""
+    full = _to_torus(torch.eye((L + 1) ** 2, dtype=torch.float64), L, Nu, Nv).reshape((L + 1) ** 2, Nv * Nu)
+    return full[:, _half_rows(Nu, Nv)].contiguous()
 
 
 def _dense_out(L_out: int, Nu: int, Nv: int) -> torch.Tensor:
-    """The map torus samples ``Nv * Nu`` → SH ``(L_out+1)**2`` as one dense real matrix (float64)."""
+    r"""The torus samples with θ <= π → SH ``(L_out+1)**2``, as one dense real matrix (float64).
+
+    :func:`_from_torus` applied to the identity, then folded: a sample at
+    :math:`(2\pi-\theta, \varphi+\pi)` equals the one at :math:`(\theta,\varphi)` (same point of
+    the sphere), so its row is added to that sample's row. Needs ``Nv`` even."""
+    if Nv % 2:
+        raise ValueError(f"the dense route needs an even N_v, got {Nv}")
     eye = torch.eye(Nv * Nu, dtype=torch.float64).view(Nv * Nu, Nv, Nu)
-    return _from_torus(eye, L_out, Nu, Nv)
+    full = _from_torus(eye, L_out, Nu, Nv).view(Nv, Nu, -1)
+    folded = full.clone()
+    for a in range(1, (Nu + 1) // 2):  # 0 < θ_a < π: its mirror is θ_{Nu-a} > π
+        folded[:, a] += full.roll(-(Nv // 2), dims=0)[:, Nu - a]
+    return folded[:, :Nu // 2 + 1].reshape(-1, full.shape[-1]).contiguous()
 
 
 register_builder("dense_in", _dense_in)
@@ -241,9 +271,11 @@ def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, 
             which loses nothing: the product has no higher degree).
         method: ``"fft"``: SH → 2D Fourier (sparse, one batched matmul per :math:`v`) →
             ``irfft2`` → pointwise product → ``rfft2`` → SH, :math:`O(L^3)` per channel;
-            ``"dense"``: the same two linear maps (SH → samples on the torus grid and back)
-            applied as precomputed dense real matrices, :math:`O(L^4)` per channel but a
-            handful of BLAS calls, faster for small degrees; ``"auto"``: ``"dense"`` while
+            ``"dense"``: the same two linear maps (SH → samples on the torus grid by the
+            inverse DFT, and back) applied as precomputed dense real matrices, keeping only the
+            half of the torus grid with :math:`\theta\le\pi` (the other half repeats the same
+            points of the sphere): :math:`O(L^4)` per channel but three BLAS calls, faster for
+            small degrees; ``"auto"``: ``"dense"`` while
             ``L1 + L2 <= DENSE_MAX_DEGREE``, else ``"fft"``.
 
     Returns:
@@ -261,14 +293,15 @@ def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, 
         method = "dense" if L1 + L2 <= DENSE_MAX_DEGREE else "fft"
     out_dtype = x1.dtype
     dtype = _COMPUTE[out_dtype]
-    Nu, Nv = fft_sizes(L1, L2, L_out)
     a, b = x1.to(dtype), x2.to(dtype)
     if method == "dense":
+        Nu, Nv = dense_sizes(L1, L2, L_out)
         M1 = cached_on("dense_in", (L1, Nu, Nv), a.device, dtype)
         s1 = a @ M1
         s2 = s1 if x2 is x1 else b @ cached_on("dense_in", (L2, Nu, Nv), b.device, dtype)
         y = (s1 * s2) @ cached_on("dense_out", (L_out, Nu, Nv), a.device, dtype)
     else:
+        Nu, Nv = fft_sizes(L1, L2, L_out)
         s1 = _to_torus(a, L1, Nu, Nv)
         s2 = s1 if x2 is x1 else _to_torus(b, L2, Nu, Nv)
         y = _from_torus(s1 * s2, L_out, Nu, Nv)

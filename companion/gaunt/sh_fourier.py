@@ -236,7 +236,7 @@ def cached_on(name: str, args: tuple, device: torch.device, dtype: torch.dtype) 
 
     Each (constant, device, dtype) is copied once and kept, so repeated calls cost a dict look-up.
     """
-    key = (name, args, str(device), dtype)
+    key = (name, args, device, dtype)
     t = _DEVICE_CACHE.get(key)
     if t is None:
         t = _BUILDERS[name](*args).to(device=device, dtype=dtype)
