@@ -131,6 +131,13 @@ def test_product_float32_close_to_float64():
         assert y32.dtype == torch.float32 and (y32.double() - y64).abs().max() < 1e-5
 
 
+@pytest.mark.parametrize("method", ["fft", "dense"])
+def test_empty_batch_and_unbatched(method):
+    assert gaunt_product(torch.zeros(0, 4), torch.zeros(0, 9), method=method).shape == (0, 16)
+    x1, x2 = _rand(9, seed=20), _rand(4, seed=21)
+    assert (gaunt_product(x1, x2, 2, method=method) - gaunt_product_dense(x1, x2, 2)).abs().max() < 1e-12
+
+
 def test_half_precision_kept():
     y = gaunt_product(_rand(2, 4, dtype=torch.bfloat16), _rand(2, 4, dtype=torch.bfloat16))
     assert y.dtype == torch.bfloat16 and y.shape == (2, 9)

@@ -191,11 +191,12 @@ def _check_pair(x1: object, x2: object, L_out: object) -> tuple[int, int, int, t
 def _to_torus(x: torch.Tensor, L: int, Nu: int, Nv: int) -> torch.Tensor:
     """SH coefficients ``(..., (L+1)**2)`` → samples on the ``(Nv, Nu)`` torus grid (φ, θ)."""
     lead = x.shape[:-1]
+    n = math.prod(lead)
     W = cached_on("fwd", (L, Nu), x.device, x.dtype)  # (L+1, 2(L+1), 2Nu)
     idx = cached_on("in_idx", (L,), x.device, torch.int64)
-    X = x.reshape(-1, x.shape[-1]).index_select(-1, idx).view(-1, L + 1, 2 * (L + 1))
+    X = x.reshape(n, x.shape[-1]).index_select(-1, idx).view(n, L + 1, 2 * (L + 1))
     F = torch.bmm(X.transpose(0, 1), W)  # (L+1 [v], batch, 2Nu)
-    F = torch.view_as_complex(F.view(L + 1, -1, Nu, 2)).transpose(0, 1)  # (batch, v, Nu)
+    F = torch.view_as_complex(F.view(L + 1, n, Nu, 2)).transpose(0, 1)  # (batch, v, Nu)
     s = torch.fft.irfft2(F, s=(Nu, Nv), dim=(-1, -2), norm="forward")  # (batch, Nv, Nu)
     return s.view(*lead, Nv, Nu)
 
@@ -203,12 +204,13 @@ def _to_torus(x: torch.Tensor, L: int, Nu: int, Nv: int) -> torch.Tensor:
 def _from_torus(s: torch.Tensor, L_out: int, Nu: int, Nv: int) -> torch.Tensor:
     """Samples ``(..., Nv, Nu)`` of a function of degree < the grid's band limit → SH ``(..., (L_out+1)**2)``."""
     lead = s.shape[:-2]
+    n = math.prod(lead)
     W = cached_on("bwd", (L_out, Nu), s.device, s.dtype)  # (Lo+1, 2Nu, 2(Lo+1))
     idx = cached_on("out_idx", (L_out,), s.device, torch.int64)
-    P = torch.fft.rfft2(s.reshape(-1, Nv, Nu), dim=(-1, -2), norm="forward")  # (batch, Nv//2+1, Nu)
-    P = torch.view_as_real(P[:, :L_out + 1]).reshape(-1, L_out + 1, 2 * Nu)
+    P = torch.fft.rfft2(s.reshape(n, Nv, Nu), dim=(-1, -2), norm="forward")  # (batch, Nv//2+1, Nu)
+    P = torch.view_as_real(P[:, :L_out + 1]).reshape(n, L_out + 1, 2 * Nu)
     y = torch.bmm(P.transpose(0, 1), W)  # (Lo+1, batch, 2(Lo+1))
-    y = y.transpose(0, 1).reshape(-1, (L_out + 1) * 2 * (L_out + 1)).index_select(-1, idx)
+    y = y.transpose(0, 1).reshape(n, (L_out + 1) * 2 * (L_out + 1)).index_select(-1, idx)
     return y.view(*lead, (L_out + 1) ** 2)
 
 
@@ -292,6 +294,8 @@ def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, 
     if method == "auto":
         method = "dense" if L1 + L2 <= DENSE_MAX_DEGREE else "fft"
     out_dtype = x1.dtype
+    if math.prod(batch) == 0:  # nothing to multiply (and some FFT back-ends reject empty batches)
+        return x1.new_zeros(*batch, (L_out + 1) ** 2)
     dtype = _COMPUTE[out_dtype]
     a, b = x1.to(dtype), x2.to(dtype)
     if method == "dense":
