@@ -288,30 +288,54 @@ def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, 
     :math:`G` (:func:`gaunt_product_dense`), i.e. e3nn's CG tensor product restricted to
     the paths with :math:`l_1+l_2+l_3` even, each weighted by :math:`c_{l_1l_2l_3}`.
     """
+    plan, key = None, None
+    if type(x1) is torch.Tensor and type(x2) is torch.Tensor and (L_out is None or type(L_out) is int):
+        # Repeated calls with the same shapes/dtypes/devices skip the checks (done on the first call).
+        key = (x1.shape, x2.shape, x1.dtype, x2.dtype, x1.device, x2.device, L_out, method, x1 is x2)
+        plan = _PLANS.get(key)
+    if plan is None:
+        plan = _make_plan(x1, x2, L_out, method)
+        if key is not None:
+            _PLANS[key] = plan
+    kind, consts, batch, out_dtype, dtype = plan
+    if kind == "empty":
+        return x1.new_zeros(*batch, consts)
+    a = x1 if x1.dtype == dtype else x1.to(dtype)
+    b = x2 if x2.dtype == dtype else x2.to(dtype)
+    if kind == "dense":
+        M1, M2, M_out = (cached_on(*c, a.device, dtype) for c in consts)
+        s1 = a @ M1
+        y = (s1 * (s1 if x2 is x1 else b @ M2)) @ M_out
+    else:
+        (L1, L2, L_out, Nu, Nv) = consts
+        s1 = _to_torus(a, L1, Nu, Nv)
+        s2 = s1 if x2 is x1 else _to_torus(b, L2, Nu, Nv)
+        y = _from_torus(s1 * s2, L_out, Nu, Nv)
+    if y.shape[:-1] != batch:
+        y = y.expand(*batch, y.shape[-1])
+    return y if y.dtype == out_dtype else y.to(out_dtype)
+
+
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
+    """Validate the arguments of :func:`gaunt_product` and choose what to run (cached per signature)."""
     L1, L2, L_out, batch = _check_pair(x1, x2, L_out)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "auto":
         method = "dense" if L1 + L2 <= DENSE_MAX_DEGREE else "fft"
     out_dtype = x1.dtype
-    if math.prod(batch) == 0:  # nothing to multiply (and some FFT back-ends reject empty batches)
-        return x1.new_zeros(*batch, (L_out + 1) ** 2)
     dtype = _COMPUTE[out_dtype]
-    a, b = x1.to(dtype), x2.to(dtype)
+    if math.prod(batch) == 0:  # nothing to multiply (and some FFT back-ends reject empty batches)
+        return "empty", (L_out + 1) ** 2, batch, out_dtype, dtype
     if method == "dense":
         Nu, Nv = dense_sizes(L1, L2, L_out)
-        M1 = cached_on("dense_in", (L1, Nu, Nv), a.device, dtype)
-        s1 = a @ M1
-        s2 = s1 if x2 is x1 else b @ cached_on("dense_in", (L2, Nu, Nv), b.device, dtype)
-        y = (s1 * s2) @ cached_on("dense_out", (L_out, Nu, Nv), a.device, dtype)
-    else:
-        Nu, Nv = fft_sizes(L1, L2, L_out)
-        s1 = _to_torus(a, L1, Nu, Nv)
-        s2 = s1 if x2 is x1 else _to_torus(b, L2, Nu, Nv)
-        y = _from_torus(s1 * s2, L_out, Nu, Nv)
-    if y.shape[:-1] != batch:
-        y = y.expand(*batch, y.shape[-1])
-    return y.to(out_dtype)
+        consts = (("dense_in", (L1, Nu, Nv)), ("dense_in", (L2, Nu, Nv)), ("dense_out", (L_out, Nu, Nv)))
+        return "dense", consts, batch, out_dtype, dtype
+    Nu, Nv = fft_sizes(L1, L2, L_out)
+    return "fft", (L1, L2, L_out, Nu, Nv), batch, out_dtype, dtype
 
 
 # --------------------------------------------------------------------------- references
