@@ -296,6 +296,8 @@ def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, 
     if plan is None:
         plan = _make_plan(x1, x2, L_out, method)
         if key is not None:
+            if len(_PLANS) >= _MAX_PLANS:  # e.g. graphs of varying size: keep the cache bounded
+                _PLANS.clear()
             _PLANS[key] = plan
     kind, consts, batch, out_dtype, dtype = plan
     if kind == "empty":
@@ -317,6 +319,7 @@ def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, 
 
 
 _PLANS: dict[tuple, tuple] = {}
+_MAX_PLANS = 1024
 
 
 def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
