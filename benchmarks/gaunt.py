@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--degrees", type=int, nargs="*", default=None)
     p.add_argument("--channels", type=int, default=128)
     p.add_argument("--nodes", type=int, default=1, help="batch of nodes (the paper's comparison: 1)")
-    p.add_argument("--e3nn-max", type=int, default=6, help="largest L for which e3nn is run")
+    p.add_argument("--e3nn-max", type=int, default=8, help="largest L for which e3nn is run")
     p.add_argument("--grid-max", type=int, default=8, help="largest L for the sphere-grid variant")
     p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
