@@ -43,7 +43,8 @@ def median_time(fn: Callable[[], object], *, device: torch.device | str = "cpu",
 def compare(degrees: Sequence[int], *, channels: int = 128, nodes: int = 1, e3nn_max: int = 6,
             grid_max: int = 8, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
             generator: torch.Generator | None = None, budget_s: float = 0.5) -> list[dict]:
-    """Time e3nn's CG reference, the sphere-grid variant and :func:`gaunt_product` for each max degree.
+    """Time e3nn's CG reference, the sphere-grid variant and
+    :func:`~companion.gaunt.product.gaunt_product` for each max degree.
 
     Returns one dict per degree ``L`` with the median times in ms (``None`` where a method was
     skipped: e3nn above ``e3nn_max``, the grid above ``grid_max``), the ratios e3nn / method, the

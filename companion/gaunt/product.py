@@ -46,7 +46,8 @@ from .coefficients import allowed_paths, gaunt_tensor, gaunt_to_wigner_constant
 from .sh_fourier import cached_on, degree_of, fourier_to_sh_matrix, register_builder, sh_to_fourier_matrix
 
 __all__ = ["gaunt_product", "gaunt_product_dense", "gaunt_product_e3nn", "gaunt_product_grid",
-           "fft_sizes", "dense_sizes", "METHODS", "DENSE_MAX_DEGREE", "e3nn_gaunt_tensor_product", "to_e3nn_layout", "from_e3nn_layout"]
+           "fft_sizes", "dense_sizes", "grid_resolution", "METHODS", "DENSE_MAX_DEGREE",
+           "e3nn_gaunt_tensor_product", "to_e3nn_layout", "from_e3nn_layout"]
 
 
 # --------------------------------------------------------------------------- constants
