@@ -4,7 +4,7 @@ A flow :math:`f = (f_x, f_y)` in *pixels* moves the sampling position of every o
 
 .. math::  \\mathcal{W}(y, f)(p) = y\\big(p + f(p)\\big),
 
-with bilinear interpolation and border padding (:func:`torch.nn.functional.grid_sample`
+with bilinear interpolation and border padding (``torch.nn.functional.grid_sample``
 with ``align_corners=False``, so pixel centres land exactly on pixel centres and a zero
 flow is the identity). In the paper the generated *features* are warped towards the
 input's geometry; at 32x32 we warp the generated *image* itself.

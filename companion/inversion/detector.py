@@ -51,7 +51,7 @@ from .align import flow_smoothness, warp
 __all__ = ["DETECTORS", "Decomposition", "InvertibilityDetector", "blend", "detector_loss",
            "train_detector", "load_detector"]
 
-#: The shipped detectors: name -> whether the alignment is on.
+#: The shipped detectors, each name mapped to whether its alignment is on.
 DETECTORS = {"method": True, "no_align": False, "supervised": True}
 
 
@@ -212,7 +212,7 @@ def train_detector(net: InvertibilityDetector, inputs: torch.Tensor, inversions:
     return log
 
 
-def load_detector(name: str = "method", path: str | Path | None = None,
+def load_detector(name: str = "method", path: str | None = None,
                   device: torch.device | str = "cpu") -> InvertibilityDetector:
     """A shipped detector (``"method"``, ``"no_align"`` or ``"supervised"``), eval mode.
 
