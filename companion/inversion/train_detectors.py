@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
     ap.add_argument("--faces", type=int, default=320)
     ap.add_argument("--inv-steps", type=int, default=40)
-    ap.add_argument("--steps", type=int, default=250)
+    ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
