@@ -150,7 +150,7 @@ class InertiaFeatures(nn.Module):
     r"""Fixed quadratic O(3)-equivariant features of ``n`` point masses.
 
     ``x: (..., 4n)`` laid out as ``(m_1..m_n, r_1..r_n)`` (rep ``(n, n, 0)``) →
-    ``(..., 15 n + ... )`` in rep ``(3n, 2n, 2n)``: scalars
+    ``(..., 27 n)`` in rep ``(3n, 2n, 2n)``: scalars
     :math:`(m_i, \lVert r_i\rVert^2, m_i\lVert r_i\rVert^2)`, vectors :math:`(r_i, m_i r_i)`,
     tensors :math:`(r_i r_i^\top, m_i r_i r_i^\top)`.
     """
