@@ -41,14 +41,15 @@ def _check_rep(rep: object, name: str) -> TensorRep:
 
 
 class SoftLinear(nn.Module):
-    r"""Unconstrained linear map :math:`x \mapsto Wx + b` between two :class:`TensorRep` s.
+    r"""Unconstrained linear map :math:`x \mapsto Wx + b` between two
+    :class:`~companion.soft_equivariance.groups.TensorRep` s.
 
     ``weight: (rep_out.dim, rep_in.dim)`` is one dense matrix and ``bias: (rep_out.dim,)``,
     with no constraint. Its block for order-``a`` inputs and order-``b`` outputs,
     seen as ``(c_out_b, 3^b, c_in_a, 3^a)`` (:meth:`weight_blocks`), holds one
     ``3^b × 3^a`` map per channel pair; each of them is projected with the same
     projector of block type ``(a, b)``. ``forward(x: (..., rep_in.dim)) -> (..., rep_out.dim)``.
-    With :attr:`group` set, the weights used are the projected ones, :math:`P_G W`
+    With ``group`` set, the weights used are the projected ones, :math:`P_G W`
     (a "hard" equivariant layer, as in EMLP).
     """
 
