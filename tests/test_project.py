@@ -1,4 +1,5 @@
 """Project hygiene: notebooks, table of contents, dependencies, conventions."""
+import ast
 import json
 import re
 import subprocess
@@ -84,19 +85,34 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
 
 
-def test_companion_never_imports_notebooks_tests_or_chapters_across():
-    chapter_modules = {p.stem if p.is_file() else p.name for p in (ROOT / "companion").iterdir()
-                       if p.name not in {"__init__.py", "utils.py", "checks.py", "groups.py", "viz.py", "py.typed",
-                                         "__pycache__", "data"}}
+CORE = {"__init__", "utils", "checks", "groups", "viz"}
+
+
+def _imported_modules(py: Path):
+    """Absolute names of the modules a file imports (relative imports resolved)."""
+    package = ["companion", *py.relative_to(ROOT / "companion").with_suffix("").parts[:-1]]
+    for node in ast.walk(ast.parse(py.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            if node.module is None:  # `from . import x`
+                yield from (f"{module}.{a.name}" for a in node.names)
+            else:
+                yield module
+
+
+def test_companion_never_imports_notebooks_tests_or_other_chapters():
     for py in (ROOT / "companion").rglob("*.py"):
-        src = py.read_text()
-        assert not re.search(r"^\s*(from|import)\s+(tests|benchmarks|notebooks)\b", src, re.M), py
-        rel = py.relative_to(ROOT / "companion")
-        own = rel.parts[0].removesuffix(".py")
-        for other in chapter_modules - {own}:
-            other = other.removesuffix(".py")
-            assert not re.search(rf"^\s*from\s+(companion)?\.+{other}\b|^\s*import\s+companion\.{other}\b", src, re.M), \
-                f"{rel} imports the chapter module {other}"
+        own = py.relative_to(ROOT / "companion").parts[0].removesuffix(".py")
+        for name in _imported_modules(py):
+            top = name.split(".")[0]
+            assert top not in {"tests", "benchmarks", "notebooks", "conftest"}, f"{py} imports {name}"
+            if top == "companion" and "." in name:
+                target = name.split(".")[1]
+                allowed = target in CORE or (own not in CORE and target == own)
+                assert allowed, f"{py.relative_to(ROOT)} imports the chapter module companion.{target}"
 
 
 def test_importing_companion_downloads_nothing_and_is_quick():
