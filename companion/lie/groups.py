@@ -119,12 +119,18 @@ def _sym_fn(lam: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
 def polar(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Polar factors of ``g: (..., n, n)``, :math:`\det g > 0`: returns ``(S, R)`` with
     :math:`S = g g^\top` (SPD) and :math:`R = S^{-1/2} g \in \mathrm{SO}(n)`, so that
-    :math:`g = S^{1/2} R` (see :func:`from_polar`). One ``eigh`` of :math:`g g^\top`.
+    :math:`g = S^{1/2} R` (see :func:`from_polar`). For ``n = 2``, :math:`R \propto g + \operatorname{cof}(g)`
+    in closed form; otherwise :math:`R = S^{-1/2}g` by one ``eigh`` of :math:`g g^\top`.
     """
     g = check_gl_plus(g, "g")
-    lam, vec = _eig_ggt(g)
     s = g @ g.transpose(-1, -2)
-    r = _sym_fn(lam.rsqrt(), vec) @ g
+    if g.shape[-1] == 2:
+        # For 2x2 with det > 0, R is proportional to g + cof(g): a rotation by
+        # atan2(g10 - g01, g00 + g11). Exact even for badly conditioned g.
+        r = rotation(torch.atan2(g[..., 1, 0] - g[..., 0, 1], g[..., 0, 0] + g[..., 1, 1]))
+    else:
+        lam, vec = _eig_ggt(g)
+        r = _sym_fn(lam.rsqrt(), vec) @ g
     return 0.5 * (s + s.transpose(-1, -2)), r
 
 
@@ -176,14 +182,15 @@ def xi(a: torch.Tensor) -> torch.Tensor:
 def xi_inv(g: torch.Tensor) -> torch.Tensor:
     r""":math:`\xi^{-1}(g) = \log P + \log R` for ``g: (..., 2, 2)`` with :math:`\det g > 0`,
     where :math:`g = P R` is the polar decomposition (:math:`P = (g g^\top)^{1/2}`).
-    One ``eigh`` of :math:`g g^\top` gives both :math:`\log P` and :math:`P^{-1}`.
+    One ``eigh`` of :math:`g g^\top` gives :math:`\log P`; for 2×2 matrices the angle of
+    :math:`R` is :math:`\operatorname{atan2}(g_{21} - g_{12}, g_{11} + g_{22})` (as
+    :math:`R \propto g + \operatorname{cof}(g)`).
     Returns the algebra element as a matrix ``(..., 2, 2)``; see :func:`to_coords`.
     """
     g = check_gl_plus(g, "g", size=2)
     lam, vec = _eig_ggt(g)
     log_p = _sym_fn(0.5 * lam.log(), vec)
-    r = _sym_fn(lam.rsqrt(), vec) @ g
-    theta = rotation_angle(r)
+    theta = torch.atan2(g[..., 1, 0] - g[..., 0, 1], g[..., 0, 0] + g[..., 1, 1])   # angle of R
     zero = torch.zeros_like(theta)
     log_r = torch.stack([torch.stack([zero, -theta], -1), torch.stack([theta, zero], -1)], -2)
     return log_p + log_r

@@ -39,7 +39,7 @@ from .groups import algebra_dim, check_group, to_coords, xi_inv
 from .haar import GroupSample, sample_group
 
 __all__ = ["kernel_offsets", "bump_mask", "ImplicitKernel", "LiftingConv", "GroupConv",
-           "AffineGCNN", "PlainCNN", "KERNELS"]
+           "AffineGCNN", "PlainCNN", "KERNELS", "train_classifier", "predict", "accuracy"]
 
 KERNELS = ("rff", "siren")
 
@@ -81,7 +81,10 @@ class ImplicitKernel(nn.Module):
         self.kind = kind
         self.omega = float(omega)
         gen = generator if generator is not None else torch.Generator().manual_seed(0)
-        bound = 1.0 / math.sqrt(hidden * fan_in)
+        # Read-out weights are O(1/sqrt(hidden)); the fan-in scale is a fixed gain, so that
+        # Adam's step size means the same for these weights as for an ordinary conv layer.
+        self.gain = 1.0 / math.sqrt(fan_in)
+        bound = 1.0 / math.sqrt(hidden)
         if kind == "rff":
             self.register_buffer("freq", omega * torch.randn(in_dim, hidden, generator=gen))
             self.register_buffer("phase", 2 * math.pi * torch.rand(hidden, generator=gen))
@@ -102,7 +105,7 @@ class ImplicitKernel(nn.Module):
         else:
             h = torch.sin(self.omega * (z @ self.w1 + self.b1))
             h = torch.sin(self.omega * (h @ self.w2 + self.b2))
-        return h @ self.out
+        return (h @ self.out) * self.gain
 
 
 def _check_samples(s: object, name: str, group: str) -> GroupSample:
@@ -239,22 +242,25 @@ class GroupConv(_AffineConvBase):
         return self._finish(out, b, len(samples_out))
 
 
-def _layer_norm(x: torch.Tensor) -> torch.Tensor:
-    return F.layer_norm(x, x.shape[1:])
+def _rms_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Divide each sample by its root-mean-square over ``(C, n, H, W)`` (commutes with the group)."""
+    return x / (x.pow(2).mean(dim=tuple(range(1, x.ndim)), keepdim=True).sqrt() + eps)
 
 
 class AffineGCNN(nn.Module):
     r"""A small :math:`\mathbb R^2\rtimes H` classifier: lift → GConv (same samples) → 2×2 max-pool
     → GConv (new samples) → max over (group, space) → MLP.
 
-    Layer norms over ``(C, n, H, W)`` (no affine parameters) and GELUs follow each
-    convolution, as in the paper's ``GResNet`` (here without the residual block, CPU-sized).
+    An RMS normalisation over ``(C, n, H, W)`` and a GELU follow each convolution (the paper's
+    ``GResNet`` uses a layer norm there, and a residual block; at CPU scale the mean-free layer
+    norm learned much more slowly in our runs).
     ``forward(x: (B, 1, H, W), samples=None, generator=None) -> (B, n_classes)``; ``samples``
     is a list of one :class:`GroupSample` per layer *output* (see :meth:`draw_samples`), and
     layer ``i`` receives ``samples[i - 1]`` as its input samples.
     """
 
-    def __init__(self, group: str, *, channels: int = 8, n_samples: int = 8, lift_kernel: int = 7,
+    def __init__(self, group: str, *, channels: int | tuple[int, int, int] = (8, 8, 32),
+                 n_samples: int = 8, lift_kernel: int = 7,
                  kernel_size: int = 5, hidden: int = 64, head: int = 64, n_classes: int = 10,
                  in_channels: int = 1, kernel: str = "rff", spd_var: float = 0.05, rot: str = "uniform",
                  rot_bound: float = 0.15, seed: int = 0):
@@ -265,12 +271,13 @@ class AffineGCNN(nn.Module):
         seed = check_int(seed, "seed")
         gen = torch.Generator().manual_seed(seed)
         common = dict(kernel=kernel, hidden=hidden, generator=gen)
-        self.lift = LiftingConv(in_channels, channels, lift_kernel, self.group, **common)
-        self.conv1 = GroupConv(channels, channels, kernel_size, self.group, **common)
-        self.conv2 = GroupConv(channels, channels, kernel_size, self.group, **common)
+        c1, c2, c3 = (channels,) * 3 if isinstance(channels, int) else tuple(channels)
+        self.lift = LiftingConv(in_channels, c1, lift_kernel, self.group, **common)
+        self.conv1 = GroupConv(c1, c2, kernel_size, self.group, **common)
+        self.conv2 = GroupConv(c2, c3, kernel_size, self.group, **common)
         with torch.random.fork_rng(devices=[]):  # seeded init without touching the global stream
             torch.manual_seed(seed)
-            self.fc1 = nn.Linear(channels, head)
+            self.fc1 = nn.Linear(c3, head)
             self.fc2 = nn.Linear(head, n_classes)
 
     @property
@@ -293,11 +300,11 @@ class AffineGCNN(nn.Module):
         """Invariant features ``(B, channels)``: the max over group samples and space."""
         if not isinstance(samples, (list, tuple)) or len(samples) != 3:
             raise ValueError("samples must be a list of 3 GroupSample (one per layer output)")
-        h = F.gelu(_layer_norm(self.lift(x, samples[0])))
-        h = F.gelu(_layer_norm(self.conv1(h, samples[0], samples[1])))
+        h = F.gelu(_rms_norm(self.lift(x, samples[0])))
+        h = F.gelu(_rms_norm(self.conv1(h, samples[0], samples[1])))
         b, c, n = h.shape[:3]
         h = F.max_pool2d(h.reshape(b, c * n, *h.shape[-2:]), 2).reshape(b, c, n, *[s // 2 for s in h.shape[-2:]])
-        h = F.gelu(_layer_norm(self.conv2(h, samples[1], samples[2])))
+        h = F.gelu(_rms_norm(self.conv2(h, samples[1], samples[2])))
         return h.amax(dim=(2, 3, 4))
 
     def forward(self, x: torch.Tensor, samples: list[GroupSample] | None = None,
@@ -314,7 +321,7 @@ class PlainCNN(nn.Module):
     ``forward(x: (B, C_in, H, W)) -> (B, n_classes)``.
     """
 
-    def __init__(self, *, channels: tuple[int, int, int] = (8, 16, 24), head: int = 64,
+    def __init__(self, *, channels: tuple[int, int, int] = (8, 16, 32), head: int = 64,
                  n_classes: int = 10, in_channels: int = 1, seed: int = 0):
         super().__init__()
         seed = check_int(seed, "seed")
@@ -333,3 +340,80 @@ class PlainCNN(nn.Module):
         h = F.max_pool2d(F.gelu(self.conv2(h)), 2)
         h = F.gelu(self.conv3(h)).amax(dim=(2, 3))
         return self.fc2(F.gelu(self.fc1(h)))
+
+
+def _forward(model: nn.Module, x: torch.Tensor, generator: torch.Generator | None,
+             samples: list[GroupSample] | None = None) -> torch.Tensor:
+    if isinstance(model, AffineGCNN):
+        return model(x, samples=samples, generator=generator)
+    return model(x)
+
+
+RESAMPLE = ("step", "epoch")
+
+
+def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 3,
+                     batch_size: int = 100, lr: float = 3e-3, weight_decay: float = 0.0,
+                     generator: torch.Generator | None = None, resample: str = "step",
+                     progress_desc: str | None = None) -> list[float]:
+    """Train with Adam (cosine learning-rate decay) on ``x: (N, C, H, W)``, ``y: (N,)``.
+
+    Mini-batches are shuffled with ``generator``. An :class:`AffineGCNN` draws fresh group
+    samples from ``generator`` at every step (``resample="step"``, as the paper's code does)
+    or once per epoch (``"epoch"``: less gradient noise, which matters for short CPU runs).
+    Returns the mean training loss per epoch.
+    """
+    from ..utils import progress
+
+    x = check_tensor(x, "x", ndim=4, floating=True)
+    y = check_tensor(y, "y", ndim=1)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    if resample not in RESAMPLE:
+        raise ValueError(f"resample must be one of {RESAMPLE}, got {resample!r}")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = epochs * math.ceil(len(x) / batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    losses = []
+    model.train()
+    for _ in progress(range(epochs), desc=progress_desc):
+        perm = torch.randperm(len(x), generator=generator).to(x.device)
+        total = 0.0
+        fixed = None
+        if resample == "epoch" and isinstance(model, AffineGCNN):
+            fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
+        for i in range(0, len(x), batch_size):
+            idx = perm[i:i + batch_size]
+            loss = F.cross_entropy(_forward(model, x[idx], generator, fixed), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / len(x))
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, *, draws: int = 1, batch_size: int = 500,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Class probabilities ``(N, classes)``, averaged over ``draws`` group-sample draws (G-CNNs)."""
+    x = check_tensor(x, "x", ndim=4, floating=True)
+    draws = check_int(draws, "draws", minimum=1)
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size]
+        reps = draws if isinstance(model, AffineGCNN) else 1
+        out.append(sum(F.softmax(_forward(model, xb, generator), -1) for _ in range(reps)) / reps)
+    return torch.cat(out)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, draws: int = 1,
+             generator: torch.Generator | None = None) -> float:
+    """Fraction of ``x`` classified as ``y`` (see :func:`predict`)."""
+    y = check_tensor(y, "y", ndim=1)
+    return float((predict(model, x, draws=draws, generator=generator).argmax(-1) == y).float().mean())
