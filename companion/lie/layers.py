@@ -263,14 +263,14 @@ class AffineGCNN(nn.Module):
                  n_samples: int = 8, lift_kernel: int = 7,
                  kernel_size: int = 5, hidden: int = 64, head: int = 64, n_classes: int = 10,
                  in_channels: int = 1, kernel: str = "rff", spd_var: float = 0.05, rot: str = "uniform",
-                 rot_bound: float = 0.15, seed: int = 0):
+                 rot_bound: float = 0.15, bias: bool = True, omega: float = 2.0, seed: int = 0):
         super().__init__()
         self.group = check_group(group)
         self.n_samples = check_int(n_samples, "n_samples", minimum=1)
         self.spd_var, self.rot, self.rot_bound = float(spd_var), rot, float(rot_bound)
         seed = check_int(seed, "seed")
         gen = torch.Generator().manual_seed(seed)
-        common = dict(kernel=kernel, hidden=hidden, generator=gen)
+        common = dict(kernel=kernel, hidden=hidden, generator=gen, bias=bias, omega=omega)
         c1, c2, c3 = (channels,) * 3 if isinstance(channels, int) else tuple(channels)
         self.lift = LiftingConv(in_channels, c1, lift_kernel, self.group, **common)
         self.conv1 = GroupConv(c1, c2, kernel_size, self.group, **common)
