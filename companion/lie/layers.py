@@ -118,10 +118,12 @@ def _check_samples(s: object, name: str, group: str) -> GroupSample:
 
 
 class _AffineConvBase(nn.Module):
+    uses_lie_coords = False   # does the kernel also see ξ⁻¹ of relative group elements?
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, group: str, *,
-                 radius: float | None, kernel: str, hidden: int, omega: float, det_factor: bool,
-                 padding: int | str, bias: bool, extra_dim: int, fan_in: int,
-                 generator: torch.Generator | None):
+                 radius: float | None = None, kernel: str = "rff", hidden: int = 64, omega: float = 2.0,
+                 det_factor: bool = True, padding: int | str = "same", bias: bool = False,
+                 generator: torch.Generator | None = None):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", minimum=1)
         self.out_channels = check_int(out_channels, "out_channels", minimum=1)
@@ -138,6 +140,8 @@ class _AffineConvBase(nn.Module):
             raise ValueError(f"padding must be 'same' or a non-negative int, got {padding!r}")
         self.padding = padding
         self.det_factor = bool(det_factor)
+        extra_dim = algebra_dim(self.group) if self.uses_lie_coords else 0
+        fan_in = self.in_channels * self.kernel_size ** 2 // 4 + 1
         self.kernel = ImplicitKernel(2 + extra_dim, self.in_channels * self.out_channels, kind=kernel,
                                      hidden=hidden, omega=omega, fan_in=fan_in, generator=generator)
         self.bias = nn.Parameter(torch.zeros(self.out_channels)) if bias else None
@@ -162,16 +166,18 @@ class LiftingConv(_AffineConvBase):
 
     ``forward(x: (B, C_in, H, W), samples_out: GroupSample with n elements) -> (B, C_out, n, H', W')``.
     ``det_factor=False`` drops :math:`|\det h_j|^{-1}` (wrong for GL⁺(2); for ablations/tests).
-    """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, group: str, *,
-                 radius: float | None = None, kernel: str = "rff", hidden: int = 64, omega: float = 2.0,
-                 det_factor: bool = True, padding: int | str = "same", bias: bool = False,
-                 generator: torch.Generator | None = None):
-        super().__init__(in_channels, out_channels, kernel_size, group, radius=radius, kernel=kernel,
-                         hidden=hidden, omega=omega, det_factor=det_factor, padding=padding, bias=bias,
-                         extra_dim=0, fan_in=in_channels * kernel_size ** 2 // 4 + 1,
-                         generator=generator)
+    Args (shared with :class:`GroupConv`):
+        in_channels, out_channels: feature channels ``C_in``, ``C_out``.
+        kernel_size: odd ``k``; the kernel is evaluated on the ``k × k`` pixel offsets.
+        group: ``"GL+(2)"`` or ``"SL(2)"``.
+        radius: pixel scale ``r`` of the kernel coordinates (default ``k/2``); the mask
+            vanishes where :math:`\lVert h^{-1}\Delta\rVert \ge r`.
+        kernel, hidden, omega: the :class:`ImplicitKernel`'s kind, width and frequency scale.
+        det_factor: apply the :math:`|\det|^{-1}` factor (default ``True``).
+        padding: ``"same"`` or a number of zero pixels; bias: a learned per-channel bias.
+        generator: seeds the kernel network's initialisation.
+    """
 
     def weight(self, samples_out: GroupSample) -> torch.Tensor:
         """The conv2d weight ``(C_out·n, C_in, k, k)`` for the sample set (kernel gallery)."""
@@ -203,14 +209,7 @@ class GroupConv(_AffineConvBase):
     (2 + dim G coordinates); the input is divided by :math:`|\det\tilde h_i|` (GL⁺(2)).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, group: str, *,
-                 radius: float | None = None, kernel: str = "rff", hidden: int = 64, omega: float = 2.0,
-                 det_factor: bool = True, padding: int | str = "same", bias: bool = False,
-                 generator: torch.Generator | None = None):
-        super().__init__(in_channels, out_channels, kernel_size, group, radius=radius, kernel=kernel,
-                         hidden=hidden, omega=omega, det_factor=det_factor, padding=padding, bias=bias,
-                         extra_dim=algebra_dim(group), fan_in=in_channels * kernel_size ** 2 // 4 + 1,
-                         generator=generator)
+    uses_lie_coords = True
 
     def weight(self, samples_in: GroupSample, samples_out: GroupSample) -> torch.Tensor:
         """The conv2d weight ``(C_out·n_out, C_in·n_in, k, k)``."""
