@@ -38,7 +38,10 @@ def test_notebook_hygiene(path):
     for c in code:
         assert not c.get("outputs"), f"{path.name} has stored outputs: strip them"
         assert c.get("execution_count") is None, f"{path.name} has execution counts: strip them"
-    assert nb["cells"][0]["cell_type"] == "markdown" and nb["cells"][0]["source"][0].startswith("# ")
+    title = "".join(nb["cells"][0]["source"]).splitlines()[0]
+    number = int(path.stem[:2])
+    assert nb["cells"][0]["cell_type"] == "markdown" and title.startswith(f"# {number}. "), \
+        f"{path.name} must open with its title '# {number}. ...', got {title!r}"
     setup = "".join(code[0]["source"])
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     url = config["repository"]["url"]
