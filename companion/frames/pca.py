@@ -77,6 +77,9 @@ def sign_patterns(proper: bool = False, *, dtype: torch.dtype = torch.float64,
     return signs
 
 
+_SIGNS = {False: sign_patterns(False), True: sign_patterns(True)}
+
+
 @dataclass(frozen=True)
 class Frame:
     r"""A PCA frame: ``k`` group elements :math:`(R_j, t)` per sample.
@@ -125,7 +128,7 @@ def spectral_gap(eigenvalues: torch.Tensor) -> torch.Tensor:
 
 
 def _check_weights(weights: torch.Tensor | None, mask: torch.Tensor | None,
-                   x: torch.Tensor) -> torch.Tensor:
+                   x: torch.Tensor) -> torch.Tensor | None:
     b, n, _ = x.shape
     if weights is not None and mask is not None:
         raise ValueError("give either weights or mask, not both")
@@ -145,7 +148,7 @@ def _check_weights(weights: torch.Tensor | None, mask: torch.Tensor | None,
             raise ValueError("weights must be finite and non-negative")
         weights = weights.to(torch.float64)
     else:
-        weights = torch.ones(b, n, dtype=torch.float64, device=x.device)
+        return None
     if b and ((weights > 0).sum(dim=1) < 3).any():
         raise ValueError("every sample needs at least 3 points with positive weight (mask) "
                          "to define a 3D frame")
@@ -190,22 +193,26 @@ def pca_frame(x: torch.Tensor, group: str = "E(3)", *, weights: torch.Tensor | N
     w = _check_weights(weights, mask, x)
 
     x64 = x.to(torch.float64)
-    total = w.sum(dim=1, keepdim=True)                                    # (B, 1)
-    if group in ("E(3)", "SE(3)"):
-        t = (w[..., None] * x64).sum(dim=1) / total                        # (B, 3)
+    b, n = x.shape[:2]
+    translate = group in ("E(3)", "SE(3)")
+    if w is None:
+        t = x64.mean(dim=1) if translate else x64.new_zeros(b, 3)           # (B, 3)
+        xc = x64 - t[:, None, :] if translate else x64
+        cov = xc.transpose(1, 2) @ xc / n                                    # (B, 3, 3)
     else:
-        t = torch.zeros(x.shape[0], 3, dtype=torch.float64, device=x.device)
-    xc = x64 - t[:, None, :]
-    cov = torch.einsum("bn,bni,bnj->bij", w, xc, xc) / total[..., None]    # (B, 3, 3)
-    lam, vec = torch.linalg.eigh(cov)                                       # ascending
+        total = w.sum(dim=1)                                                 # (B,)
+        t = (w[..., None] * x64).sum(dim=1) / total[:, None] if translate else x64.new_zeros(b, 3)
+        xc = x64 - t[:, None, :]
+        cov = (xc * w[..., None]).transpose(1, 2) @ xc / total[:, None, None]
+    lam, vec = torch.linalg.eigh(cov)                                        # ascending
     proper = group in ("SO(3)", "SE(3)")
     if proper:
         # make V a rotation (flip its last column where det V = -1); the proper sign
         # patterns (even number of flips) then give exactly the det +1 elements
-        det = torch.linalg.det(vec)
-        vec = torch.cat([vec[..., :2], vec[..., 2:] * det[:, None, None]], dim=-1)
-    signs = sign_patterns(proper, dtype=torch.float64, device=x.device)     # (k, 3)
-    rotations = vec[:, None, :, :] * signs[None, :, None, :]                # (B, k, 3, 3)
+        det = (torch.linalg.cross(vec[..., 0], vec[..., 1]) * vec[..., 2]).sum(-1)
+        vec = torch.cat([vec[..., :2], vec[..., 2:] * det.sign()[:, None, None]], dim=-1)
+    signs = _SIGNS[proper].to(x.device)                                      # (k, 3)
+    rotations = vec[:, None, :, :] * signs[None, :, None, :]                 # (B, k, 3, 3)
 
     gap = spectral_gap(lam)
     flagged = gap < gap_tol
