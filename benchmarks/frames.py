@@ -1,6 +1,6 @@
 """Cost of frame averaging: the batched FrameAveraging wrapper vs plain backbone calls.
 
-For each batch size B it times (medians, warm-up excluded, forward passes without grad):
+For each batch size B it times (medians of interleaved rounds, warm-up excluded, forward passes without grad):
 
 * ``backbone``  — one call of the backbone on B systems;
 * ``FA``        — ``FrameAveraging(backbone)`` on B systems (frame + one call on B·|F|);
@@ -29,18 +29,24 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_time(fn, device: torch.device, reps: int, warmup: int = 3) -> float:
-    """Median wall time of ``fn()`` in seconds over ``reps`` runs after ``warmup`` runs."""
+def median_times(fns, device: torch.device, reps: int, warmup: int = 3) -> list[float]:
+    """Median wall time (s) of each ``fn()`` over ``reps`` rounds, after ``warmup`` rounds.
+
+    The callables are timed interleaved (one call of each per round), so that a change of
+    machine load during the run affects all of them alike.
+    """
     for _ in range(warmup):
-        fn()
+        for fn in fns:
+            fn()
     _sync(device)
-    times = []
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, bucket in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            bucket.append(time.perf_counter() - t0)
+    return [statistics.median(bucket) for bucket in times]
 
 
 def looped_average(fa: FrameAveraging, x, v, q):
@@ -77,9 +83,9 @@ def main() -> None:
                 q = torch.randn(b, 5, 1, generator=g).sign().to(device)
                 with torch.no_grad():
                     assert torch.allclose(fa(x, v, q), looped_average(fa, x, v, q), atol=1e-4)
-                    t_net = median_time(lambda: net(x, v, q), device, reps)
-                    t_fa = median_time(lambda: fa(x, v, q), device, reps)
-                    t_loop = median_time(lambda: looped_average(fa, x, v, q), device, reps)
+                    t_net, t_fa, t_loop = median_times(
+                        [lambda: net(x, v, q), lambda: fa(x, v, q), lambda: looped_average(fa, x, v, q)],
+                        device, reps)
                 print(f"| {name} | {group} | {b} | {1e3 * t_net:.2f} | {1e3 * t_fa:.2f} | {1e3 * t_loop:.2f} "
                       f"| {t_fa / t_net:.2f} | {t_fa / (k * t_net):.2f} | {t_fa / t_loop:.2f} |")
 

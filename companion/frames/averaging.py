@@ -71,48 +71,51 @@ def _check_feature(y: torch.Tensor, kind: str, name: str, batch: int) -> torch.T
 def to_frame(y: torch.Tensor, kind: str, frame: Frame) -> torch.Tensor:
     r"""Express a feature in every frame element's coordinates: :math:`\rho(g_j)^{-1} y`.
 
-    ``y: (batch, *s)`` → ``(batch, k, *s)`` with ``k = frame.size``.
+    ``y: (batch, *s)`` → ``(batch, k, *s)`` with ``k = frame.size``. Uses
+    :math:`R_j = V\mathrm{diag}(\sigma_j)`: one product with :math:`V` per sample, then sign flips.
     """
     kind = _check_type(kind, "kind")
-    b, k = frame.rotations.shape[:2]
-    r = frame.rotations.to(y.dtype) if y.is_floating_point() else frame.rotations
+    b, k = frame.basis.shape[0], frame.size
     if kind == "scalar":
         return y.unsqueeze(1).expand(b, k, *y.shape[1:])
     if kind == "pseudoscalar":
-        det = torch.linalg.det(r).reshape(b, k, *([1] * (y.ndim - 1)))
-        return y.unsqueeze(1) * det
+        return y.unsqueeze(1) * frame.determinants.to(y.dtype).reshape(b, k, *([1] * (y.ndim - 1)))
+    v, signs = frame.basis.to(y.dtype), frame.signs.to(y.dtype)
     if kind in ("vector", "positions"):
         flat = y.reshape(b, -1, 3)
         if kind == "positions":
             flat = flat - frame.translation.to(y.dtype)[:, None, :]
-        out = torch.einsum("bmi,bkij->bkmj", flat, r)                   # R^T y
+        out = (flat @ v)[:, None] * signs[None, :, None, :]                 # sigma_j V^T y
         return out.reshape(b, k, *y.shape[1:])
     flat = y.reshape(b, -1, 3, 3)
-    out = torch.einsum("bkia,bmij,bkjc->bkmac", r, flat, r)             # R^T T R
+    w = v.transpose(1, 2)[:, None] @ flat @ v[:, None]                      # V^T T V: (B, m, 3, 3)
+    out = w[:, None] * (signs[:, :, None] * signs[:, None, :])[None, :, None]
     return out.reshape(b, k, *y.shape[1:])
 
 
 def from_frame(y: torch.Tensor, kind: str, frame: Frame) -> torch.Tensor:
     r"""Map per-frame outputs back and average: :math:`\frac1k\sum_j \rho(g_j)\, y_j`.
 
-    ``y: (batch, k, *s)`` → ``(batch, *s)``.
+    ``y: (batch, k, *s)`` → ``(batch, *s)``. With :math:`R_j = V\mathrm{diag}(\sigma_j)` the
+    mean is taken first and :math:`V` applied once: :math:`V\,\frac1k\sum_j \sigma_j \odot y_j`.
     """
     kind = _check_type(kind, "kind")
-    b, k = frame.rotations.shape[:2]
+    b, k = frame.basis.shape[0], frame.size
     if kind == "scalar":
         return y.mean(dim=1)
-    r = frame.rotations.to(y.dtype)
     if kind == "pseudoscalar":
-        det = torch.linalg.det(r).reshape(b, k, *([1] * (y.ndim - 2)))
+        det = frame.determinants.to(y.dtype).reshape(b, k, *([1] * (y.ndim - 2)))
         return (y * det).mean(dim=1)
+    v, signs = frame.basis.to(y.dtype), frame.signs.to(y.dtype)
     if kind in ("vector", "positions"):
         flat = y.reshape(b, k, -1, 3)
-        out = torch.einsum("bkij,bkmj->bmi", r, flat) / k                 # mean of R y
+        out = (flat * signs[None, :, None, :]).mean(dim=1) @ v.transpose(1, 2)  # V mean_j(sigma_j y_j)
         if kind == "positions":
             out = out + frame.translation.to(y.dtype)[:, None, :]
         return out.reshape(b, *y.shape[2:])
     flat = y.reshape(b, k, -1, 3, 3)
-    out = torch.einsum("bkia,bkmac,bkjc->bmij", r, flat, r) / k          # mean of R T R^T
+    mean = (flat * (signs[:, :, None] * signs[:, None, :])[None, :, None]).mean(dim=1)
+    out = v[:, None] @ mean @ v.transpose(1, 2)[:, None]                   # V W V^T
     return out.reshape(b, *y.shape[2:])
 
 

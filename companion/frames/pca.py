@@ -82,11 +82,16 @@ _SIGNS = {False: sign_patterns(False), True: sign_patterns(True)}
 
 @dataclass(frozen=True)
 class Frame:
-    r"""A PCA frame: ``k`` group elements :math:`(R_j, t)` per sample.
+    r"""A PCA frame: ``k`` group elements :math:`(R_j, t)` per sample, :math:`R_j = V\,\mathrm{diag}(\sigma_j)`.
+
+    The elements share the eigenvector basis :math:`V` and differ only in the signs
+    :math:`\sigma_j \in \{\pm1\}^3`, so they are stored factorised: acting with all ``k``
+    elements costs one ``3 × 3`` product per sample and ``k`` sign flips.
 
     Attributes:
-        rotations: ``(batch, k, 3, 3)``; the columns of ``rotations[b, j]`` are the signed
-            eigenvectors, so :math:`R_j^\top (x - t)` are the canonical coordinates.
+        basis: ``(batch, 3, 3)``, :math:`V`; its columns are the eigenvectors in ascending
+            order of eigenvalue (for SO(3)/SE(3) with :math:`\det V = +1`).
+        signs: ``(k, 3)``, the sign patterns :math:`\sigma_j` (8 or 4; the first is ``(1, 1, 1)``).
         translation: ``(batch, 3)``, the centroid :math:`t` (zeros for O(3), SO(3)).
         eigenvalues: ``(batch, 3)``, ascending :math:`\lambda_1 \le \lambda_2 \le \lambda_3`.
         gap: ``(batch,)``, the relative spectral gap :math:`\gamma` (see the module docstring).
@@ -94,7 +99,8 @@ class Frame:
         group: the group the frame was built for.
     """
 
-    rotations: torch.Tensor
+    basis: torch.Tensor
+    signs: torch.Tensor
     translation: torch.Tensor
     eigenvalues: torch.Tensor
     gap: torch.Tensor
@@ -104,7 +110,17 @@ class Frame:
     @property
     def size(self) -> int:
         """Number of frame elements per sample, :math:`|\\mathcal{F}(X)|` (8 or 4)."""
-        return int(self.rotations.shape[1])
+        return int(self.signs.shape[0])
+
+    @property
+    def rotations(self) -> torch.Tensor:
+        r"""The frame's linear parts :math:`R_j = V\mathrm{diag}(\sigma_j)`, ``(batch, k, 3, 3)``."""
+        return self.basis[:, None, :, :] * self.signs[None, :, None, :]
+
+    @property
+    def determinants(self) -> torch.Tensor:
+        r""":math:`\det R_j = \det V \prod_i \sigma_{j,i}`, ``(batch, k)``."""
+        return torch.linalg.det(self.basis)[:, None] * self.signs.prod(dim=-1)[None, :]
 
     def canonicalize(self, x: torch.Tensor) -> torch.Tensor:
         r"""Apply every inverse frame element to points: :math:`R_j^\top (x_i - t)`.
@@ -112,8 +128,8 @@ class Frame:
         ``x: (batch, n, 3)`` → ``(batch, k, n, 3)``.
         """
         x = check_tensor(x, "x", ndim=3, last_dims=(3,), floating=True)
-        r = self.rotations.to(x.dtype)
-        return torch.einsum("bni,bkij->bknj", x - self.translation.to(x.dtype)[:, None, :], r)
+        xv = (x - self.translation.to(x.dtype)[:, None, :]) @ self.basis.to(x.dtype)  # (B, n, 3)
+        return xv[:, None, :, :] * self.signs.to(x.dtype)[None, :, None, :]
 
 
 def spectral_gap(eigenvalues: torch.Tensor) -> torch.Tensor:
@@ -211,8 +227,7 @@ def pca_frame(x: torch.Tensor, group: str = "E(3)", *, weights: torch.Tensor | N
         # patterns (even number of flips) then give exactly the det +1 elements
         det = (torch.linalg.cross(vec[..., 0], vec[..., 1]) * vec[..., 2]).sum(-1)
         vec = torch.cat([vec[..., :2], vec[..., 2:] * det.sign()[:, None, None]], dim=-1)
-    signs = _SIGNS[proper].to(x.device)                                      # (k, 3)
-    rotations = vec[:, None, :, :] * signs[None, :, None, :]                 # (B, k, 3, 3)
+    signs = _SIGNS[proper].to(device=x.device, dtype=x.dtype)                # (k, 3)
 
     gap = spectral_gap(lam)
     flagged = gap < gap_tol
@@ -224,5 +239,5 @@ def pca_frame(x: torch.Tensor, group: str = "E(3)", *, weights: torch.Tensor | N
         if degenerate == "raise":
             raise ValueError(msg)
         warnings.warn(msg, DegenerateFrameWarning, stacklevel=2)
-    return Frame(rotations=rotations.to(x.dtype), translation=t.to(x.dtype),
+    return Frame(basis=vec.to(x.dtype), signs=signs, translation=t.to(x.dtype),
                  eigenvalues=lam.to(x.dtype), gap=gap.to(x.dtype), degenerate=flagged, group=group)
