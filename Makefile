@@ -23,7 +23,9 @@ STAMP := $(VENV)/.companion-installed
 
 export COMPANION_BOOK := 1
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
+# Tests run two processes on two cores: one thread each. With more, torch's OpenMP
+# threads spin-wait on each other and small-model training slows down ~20x.
+THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: install book test unit notebooks build-check browser-check browser clean clean-cache cache-key
 
@@ -57,12 +59,12 @@ book: cache-key
 	@echo "Book: $(BUILD)/html/index.html"
 
 unit: install
-	$(PY) -m pytest -m "not book" -n $(JOBS) -p no:cacheprovider --disable-socket --allow-unix-socket tests/
+	$(THREADS) $(PY) -m pytest -m "not book" -n $(JOBS) -p no:cacheprovider --disable-socket --allow-unix-socket tests/
 
 # Each notebook runs once, in parallel; the executed notebooks are stored in the
 # book's execution cache (conftest.py), so the build below re-runs none of them.
 notebooks: cache-key
-	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -n $(JOBS) \
+	$(THREADS) $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -n $(JOBS) \
 	  --dist loadscope -p no:cacheprovider notebooks/
 
 build-check: cache-key

@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 GROUPS = ("SO(2)", "SO(3)", "O(3)")
+"""Names accepted by :func:`sample`."""
 
 
 # --------------------------------------------------------------------------- sampling
@@ -182,13 +183,13 @@ def _tensor2(g: torch.Tensor) -> torch.Tensor:
 
 
 SCALAR = Representation("scalar", _trivial)
-"""Trivial representation ρ(g) = 1: invariant quantities (energies, distances)."""
+"""The trivial representation, ρ(g) = 1, of invariant quantities (energies, distances)."""
 PSEUDOSCALAR = Representation("pseudoscalar", _pseudoscalar)
-"""ρ(g) = det g: a scalar that flips sign under reflections (signed volume)."""
+"""The sign representation, ρ(g) = det g, of scalars that flip under reflections (signed volume)."""
 VECTOR = Representation("vector", lambda g: g)
-"""Standard representation ρ(g) = g: positions, velocities, forces."""
+"""The standard representation, ρ(g) = g, of vectors (positions, velocities, forces)."""
 TENSOR2 = Representation("tensor2", _tensor2)
-"""ρ(g) = g ⊗ g on row-major vec(T): inertia, stress, polarisability."""
+"""The representation g ⊗ g on row-major vec(T) of rank-2 tensors (inertia, stress)."""
 PERMUTATION = Representation("permutation", lambda p: p, axis=-2)
 """Permutation matrices acting on the point axis of ``x: (batch, n, D)``."""
 
@@ -218,7 +219,18 @@ def direct_sum(*reps: Representation) -> Representation:
 def irreps(spec: str | o3.Irreps) -> Representation:
     """O(3) representation given by e3nn irreps, e.g. ``"2x0e + 1x1o"`` (Wigner D matrices)."""
     ir = o3.Irreps(spec)
-    return Representation(str(ir), ir.D_from_matrix)
+
+    def matrix(g: torch.Tensor) -> torch.Tensor:
+        # e3nn builds the Lie algebra generators in torch's default dtype; match g's
+        # precision, or float64 inputs get float32-accurate (1e-7) matrices.
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(g.dtype if g.dtype in (torch.float32, torch.float64) else previous)
+        try:
+            return ir.D_from_matrix(g)
+        finally:
+            torch.set_default_dtype(previous)
+
+    return Representation(str(ir), matrix)
 
 
 # --------------------------------------------------------------------------- measuring equivariance

@@ -1,0 +1,222 @@
+"""Tests of companion.groups: Haar sampling, representations, equivariance error."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from e3nn import o3
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from companion import groups as G
+
+SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
+REPS = [G.SCALAR, G.PSEUDOSCALAR, G.VECTOR, G.TENSOR2, G.direct_sum(G.VECTOR, G.TENSOR2, G.SCALAR),
+        G.irreps("2x0e + 1o + 2e")]
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("group,d", [("SO(2)", 2), ("SO(3)", 3), ("O(3)", 3)])
+@given(seed=SEEDS)
+@settings(max_examples=20, deadline=None)
+def test_samples_are_orthogonal_with_right_determinant(group, d, seed):
+    g = G.sample(group, 64, generator=gen(seed), dtype=torch.float64)
+    assert g.shape == (64, d, d)
+    torch.testing.assert_close(g @ g.transpose(1, 2), torch.eye(d, dtype=torch.float64).expand(64, d, d))
+    det = torch.linalg.det(g)
+    if group == "O(3)":
+        torch.testing.assert_close(det.abs(), torch.ones(64, dtype=torch.float64))
+    else:
+        torch.testing.assert_close(det, torch.ones(64, dtype=torch.float64))
+
+
+def test_sampling_is_seeded():
+    a = G.haar_o3(10, generator=gen(3))
+    b = G.haar_o3(10, generator=gen(3))
+    c = G.haar_o3(10, generator=gen(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def _ks(samples, cdf):
+    s = np.sort(samples)
+    f = cdf(s)
+    i = np.arange(1, len(s) + 1)
+    return max(np.max(i / len(s) - f), np.max(f - (i - 1) / len(s)))
+
+
+def test_so3_rotation_angle_follows_haar_law():
+    # Under Haar measure the rotation angle has CDF (w - sin w)/pi.
+    r = G.haar_so3(20000, generator=gen(0), dtype=torch.float64)
+    w = torch.arccos(((r.diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2).clamp(-1, 1)).numpy()
+    assert _ks(w, lambda t: (t - np.sin(t)) / np.pi) < 1.63 / math.sqrt(len(w))  # 1% level
+
+
+def test_so3_haar_is_left_invariant_in_law():
+    # If R ~ Haar then hR ~ Haar: the angle law of hR also passes the test, and the first column
+    # of R is uniform on the sphere (each coordinate uniform on [-1, 1]).
+    h = G.haar_so3(1, generator=gen(1), dtype=torch.float64)[0]
+    r = h @ G.haar_so3(20000, generator=gen(2), dtype=torch.float64)
+    w = torch.arccos(((r.diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2).clamp(-1, 1)).numpy()
+    assert _ks(w, lambda t: (t - np.sin(t)) / np.pi) < 1.63 / math.sqrt(len(w))
+    z = r[:, 2, 0].numpy()
+    assert _ks(z, lambda t: (t + 1) / 2) < 1.63 / math.sqrt(len(z))
+
+
+def test_so2_angles_are_uniform():
+    g = G.haar_so2(20000, generator=gen(5), dtype=torch.float64)
+    theta = torch.atan2(g[:, 1, 0], g[:, 0, 0]).numpy() % (2 * np.pi)
+    assert _ks(theta, lambda t: t / (2 * np.pi)) < 1.63 / math.sqrt(len(theta))
+
+
+def test_o3_has_both_components_in_equal_measure():
+    det = torch.linalg.det(G.haar_o3(20000, generator=gen(6), dtype=torch.float64))
+    frac = float((det < 0).double().mean())
+    assert abs(frac - 0.5) < 4 * 0.5 / math.sqrt(20000)
+
+
+def test_haar_so3_agrees_with_e3nn_in_law():
+    # e3nn's own sampler, compared through the mean of the trace (E tr R = 0 under Haar)
+    # and of tr(R)^2 (= 1: the number of times the trivial rep occurs in 1 (x) 1).
+    torch.manual_seed(0)
+    ours = G.haar_so3(50000, generator=gen(7), dtype=torch.float64)
+    theirs = o3.rand_matrix(50000, dtype=torch.float64)
+    for r in (ours, theirs):
+        tr = r.diagonal(dim1=1, dim2=2).sum(-1)
+        assert abs(float(tr.mean())) < 0.03
+        assert abs(float((tr ** 2).mean()) - 1) < 0.05
+
+
+@pytest.mark.parametrize("rho", REPS, ids=lambda r: r.name)
+@given(seed=SEEDS)
+@settings(max_examples=20, deadline=None)
+def test_representations_are_homomorphisms(rho, seed):
+    g = G.haar_o3(16, generator=gen(seed), dtype=torch.float64)
+    h = G.haar_o3(16, generator=gen(seed + 1), dtype=torch.float64)
+    torch.testing.assert_close(rho(G.compose(g, h)), rho(g) @ rho(h))
+    e = torch.eye(3, dtype=torch.float64)
+    torch.testing.assert_close(rho(e), torch.eye(rho.dim(3), dtype=torch.float64))
+
+
+def test_tensor2_acts_as_conjugation():
+    g = G.haar_o3(8, generator=gen(0), dtype=torch.float64)
+    t = torch.randn(8, 3, 3, dtype=torch.float64, generator=gen(1))
+    expected = (g @ t @ g.transpose(1, 2)).reshape(8, 9)
+    torch.testing.assert_close(G.TENSOR2.act(g, t.reshape(8, 9)), expected)
+
+
+def test_permutation_matrix_reorders_points():
+    perm = G.random_permutation(4, 6, generator=gen(0))
+    x = torch.randn(4, 6, 3, generator=gen(1))
+    p = G.permutation_matrix(perm)
+    torch.testing.assert_close(G.PERMUTATION.act(p, x), torch.stack([x[b, perm[b]] for b in range(4)]))
+    torch.testing.assert_close(G.inverse(p) @ p, torch.eye(6).expand(4, 6, 6))
+
+
+def test_rotation_2d_composes_angles():
+    a, b = torch.tensor(0.3, dtype=torch.float64), torch.tensor(1.1, dtype=torch.float64)
+    torch.testing.assert_close(G.compose(G.rotation_2d(a), G.rotation_2d(b)), G.rotation_2d(a + b))
+
+
+@given(seed=SEEDS)
+@settings(max_examples=25, deadline=None)
+def test_equivariance_error_zero_for_equivariant_maps(seed):
+    x = torch.randn(32, 7, 3, generator=gen(seed), dtype=torch.float64)
+    g = G.haar_o3(32, generator=gen(seed + 1), dtype=torch.float64)
+    # Vector-valued, tensor-valued and invariant maps of a point cloud.
+    def vec(x):
+        return (x.norm(dim=-1, keepdim=True) * x).sum(1)
+
+    def ten(x):
+        return torch.einsum("bni,bnj->bij", x, x).flatten(1)
+
+    def inv(x):
+        return torch.cdist(x, x).sum((1, 2))[:, None]
+
+    assert G.equivariance_error(vec, x, g, G.VECTOR, G.VECTOR) < 1e-12
+    assert G.equivariance_error(ten, x, g, G.VECTOR, G.TENSOR2) < 1e-12
+    assert G.invariance_error(inv, x, g, G.VECTOR) < 1e-12
+    # per-sample errors also vanish
+    assert G.equivariance_error(vec, x, g, G.VECTOR, G.VECTOR, reduction="none").shape == (32,)
+
+
+@given(seed=SEEDS)
+@settings(max_examples=25, deadline=None)
+def test_equivariance_error_positive_for_broken_maps(seed):
+    x = torch.randn(32, 7, 3, generator=gen(seed), dtype=torch.float64)
+    g = G.haar_so3(32, generator=gen(seed + 1), dtype=torch.float64)
+
+    def broken(x):
+        return (x ** 3).sum(1)  # coordinate-wise cube depends on the axes
+
+    assert G.equivariance_error(broken, x, g, G.VECTOR, G.VECTOR) > 1e-2
+    # A pseudovector (cross product) is equivariant under rotations but not as a plain vector under O(3).
+    def cross(x):
+        return torch.cross(x[:, 0], x[:, 1], dim=-1)
+
+    assert G.equivariance_error(cross, x, g, G.VECTOR, G.VECTOR) < 1e-12
+    flip = -torch.eye(3, dtype=torch.float64)
+    assert G.equivariance_error(cross, x, flip, G.VECTOR, G.VECTOR) > 1.0
+    pseudovector = G.Representation("pseudovector", lambda g: torch.linalg.det(g)[..., None, None] * g)
+    assert G.equivariance_error(cross, x, flip, G.VECTOR, pseudovector) < 1e-12
+
+
+def test_single_group_element_broadcasts():
+    x = torch.randn(5, 4, 3, dtype=torch.float64)
+    g = G.haar_so3(1, generator=gen(0), dtype=torch.float64)[0]
+    assert G.equivariance_error(lambda x: x.mean(1), x, g, G.VECTOR, G.VECTOR) < 1e-12
+
+
+# ----------------------------------------------------------------- bad input
+
+def test_bad_group_elements_are_rejected():
+    x = torch.randn(4, 5, 3)
+    f = lambda x: x.mean(1)  # noqa: E731
+    with pytest.raises(ValueError, match="g must be square"):
+        G.equivariance_error(f, x, torch.randn(4, 3, 2), G.VECTOR, G.VECTOR)
+    with pytest.raises(ValueError, match="g must be orthogonal"):
+        G.equivariance_error(f, x, 2 * torch.eye(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(ValueError, match="batch size"):
+        G.equivariance_error(f, x, G.haar_so3(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(TypeError, match="g must be a torch.Tensor"):
+        G.equivariance_error(f, x, np.eye(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        G.equivariance_error(f, x.numpy(), torch.eye(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(TypeError, match="x must have a floating dtype"):
+        G.equivariance_error(f, torch.ones(4, 5, 3, dtype=torch.long), torch.eye(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(ValueError, match="dimension"):
+        G.equivariance_error(f, torch.randn(4, 5, 2), torch.eye(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(TypeError, match="rho_in must be"):
+        G.equivariance_error(f, x, torch.eye(3), "vector", G.VECTOR)
+    with pytest.raises(ValueError, match="reduction"):
+        G.equivariance_error(f, x, torch.eye(3), G.VECTOR, G.VECTOR, reduction="sum")
+    with pytest.raises(TypeError, match="f must be callable"):
+        G.equivariance_error(None, x, torch.eye(3), G.VECTOR, G.VECTOR)
+
+
+def test_bad_sampler_arguments_are_rejected():
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        G.haar_so3(-1)
+    with pytest.raises(TypeError, match="n must be an int"):
+        G.haar_o3(2.5)
+    with pytest.raises(TypeError, match="n must be an int"):
+        G.haar_so2(True)
+    with pytest.raises(ValueError, match="group must be one of"):
+        G.sample("SU(2)", 3)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        G.random_permutation(2, 0)
+    with pytest.raises(ValueError, match="perm must be permutations"):
+        G.permutation_matrix(torch.tensor([0, 0, 1]))
+    with pytest.raises(TypeError, match="perm must hold integer"):
+        G.permutation_matrix(torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="same space"):
+        G.compose(torch.eye(2), torch.eye(3))
+    with pytest.raises(ValueError, match="g must be orthogonal"):
+        G.inverse(torch.ones(3, 3))
+    with pytest.raises(ValueError, match="at least one"):
+        G.direct_sum()
+    with pytest.raises(TypeError, match=r"reps\[0\] must be a Representation"):
+        G.direct_sum(lambda g: g)
+    assert G.haar_so3(0).shape == (0, 3, 3)

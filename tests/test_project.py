@@ -1,0 +1,115 @@
+"""Project hygiene: notebooks, table of contents, dependencies, conventions."""
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CHAPTERS = ["00_symmetry_primer", "01_soft_equivariance", "02_lie_group_decompositions", "03_frame_averaging",
+            "04_gaunt_tensor_products", "05_holomorphic_ep", "06_gan_inversion_masks"]
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [c["file"] for c in part["chapters"]]
+    return files
+
+
+def test_there_is_at_least_the_primer():
+    assert ROOT / "notebooks" / "00_symmetry_primer.ipynb" in NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_hygiene(path):
+    nb = json.loads(path.read_text())
+    assert path.stem in CHAPTERS, f"{path.name} is not one of the book's chapter files"
+    assert f"notebooks/{path.stem}" in _toc_files(), f"{path.name} is not listed in _toc.yml"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for c in code:
+        assert not c.get("outputs"), f"{path.name} has stored outputs: strip them"
+        assert c.get("execution_count") is None, f"{path.name} has execution counts: strip them"
+    assert nb["cells"][0]["cell_type"] == "markdown" and nb["cells"][0]["source"][0].startswith("# ")
+    setup = "".join(code[0]["source"])
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = config["repository"]["url"]
+    assert '"google.colab" in sys.modules' in setup and f"git+{url}" in setup, \
+        "the first code cell must install companion on Colab from the repository in _config.yml"
+    for needle in ("best_device()", "seed_everything("):
+        assert needle in setup, f"setup cell lacks {needle}"
+    last = "".join(code[-1]["source"])
+    assert re.search(r"^\s*assert ", last, re.M), f"{path.name} must end with a claims cell of asserts"
+    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "## Exercises" in text and "## References" in text, f"{path.name} lacks Exercises or References"
+
+
+def test_toc_lists_only_existing_pages():
+    for f in _toc_files():
+        assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f"_toc.yml lists missing {f}"
+
+
+def _names(reqs):
+    return {re.split(r"[<>=!~\[ ;]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in reqs}
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = _names(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared |= _names(extra)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda, pip = set(), set()
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip |= _names(dep["pip"])
+        else:
+            conda |= _names([dep])
+    conda_names = {{"pytorch": "torch"}.get(n, n) for n in conda} - {"python", "pip"}
+    in_env = conda_names | {n for n in pip if not n.startswith("-e")}
+    assert in_env == declared, (f"only in environment.yml: {sorted(in_env - declared)}; "
+                                f"only in pyproject.toml: {sorted(declared - in_env)}")
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make book" in readme
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
+
+
+def test_companion_never_imports_notebooks_tests_or_chapters_across():
+    chapter_modules = {p.stem if p.is_file() else p.name for p in (ROOT / "companion").iterdir()
+                       if p.name not in {"__init__.py", "utils.py", "checks.py", "groups.py", "viz.py", "py.typed",
+                                         "__pycache__", "data"}}
+    for py in (ROOT / "companion").rglob("*.py"):
+        src = py.read_text()
+        assert not re.search(r"^\s*(from|import)\s+(tests|benchmarks|notebooks)\b", src, re.M), py
+        rel = py.relative_to(ROOT / "companion")
+        own = rel.parts[0].removesuffix(".py")
+        for other in chapter_modules - {own}:
+            other = other.removesuffix(".py")
+            assert not re.search(rf"^\s*from\s+(companion)?\.+{other}\b|^\s*import\s+companion\.{other}\b", src, re.M), \
+                f"{rel} imports the chapter module {other}"
+
+
+def test_importing_companion_downloads_nothing_and_is_quick():
+    code = ("import socket\n"
+            "def no(*a, **k): raise RuntimeError('network used at import')\n"
+            "socket.socket.connect = no\n"
+            "import companion, companion.groups, companion.viz, companion.primer\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
+
+
+def test_conventions_checker_passes():
+    checker = ROOT.parent / "shared" / "tools" / "check_conventions.py"
+    if not checker.exists():
+        pytest.skip("../shared/tools/check_conventions.py is not beside this checkout")
+    out = subprocess.run([sys.executable, str(checker)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout
