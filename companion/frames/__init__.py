@@ -2,7 +2,7 @@ r"""Frame averaging (Chapter 3): exact invariance and equivariance for any backb
 
 * :mod:`companion.frames.pca` — PCA frames for E(3), SE(3), O(3), SO(3) on point clouds,
   with weights/masks and a documented policy for degenerate spectra;
-* :mod:`companion.frames.averaging` — :class:`FrameAveraging`, the wrapper that averages a
+* :mod:`companion.frames.averaging` — :class:`~companion.frames.averaging.FrameAveraging`, the wrapper that averages a
   backbone over the frame in one batched call;
 * :mod:`companion.frames.nbody` — the charged-particle n-body simulator (EGNN / FA benchmark);
 * :mod:`companion.frames.models` — plain MLP and message-passing backbones for it.

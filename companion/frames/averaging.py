@@ -21,15 +21,11 @@ Feature types
 Every input and output of the backbone has a type saying how :math:`g = (R, t)` acts on it
 (``R: (3, 3)``, ``t: (3,)``; shapes ``(batch, ..., last)``):
 
-=================  ====================================  ===============
-type               action of :math:`g`                   last dimension
-=================  ====================================  ===============
-``"scalar"``       unchanged (charges, masks, energies)   any
-``"pseudoscalar"`` multiplied by :math:`\det R`           any
-``"vector"``       :math:`v \mapsto R v` (velocities)     3
-``"positions"``    :math:`p \mapsto R p + t` (points)     3
-``"tensor2"``      :math:`T \mapsto R T R^\top`            9 (row-major)
-=================  ====================================  ===============
+* ``"scalar"`` — unchanged (charges, masks, energies); any last dimension;
+* ``"pseudoscalar"`` — multiplied by :math:`\det R`; any last dimension;
+* ``"vector"`` — :math:`v \mapsto R v` (velocities, forces); last dimension 3;
+* ``"positions"`` — :math:`p \mapsto R p + t` (points); last dimension 3;
+* ``"tensor2"`` — :math:`T \mapsto R T R^\top`; last dimension 9 (row-major).
 
 A ``"vector"`` may be global ``(batch, 3)`` or point-wise ``(batch, n, 3)`` (or have more
 axes); so may the others. ``"tensor2"`` uses the row-major flattening of
@@ -143,7 +139,7 @@ class FrameAveraging(nn.Module):
         x_next = fa(x, v, q)     # x, v: (B, n, 3), q: (B, n, 1)
     """
 
-    def __init__(self, backbone: nn.Module | Callable[..., torch.Tensor], *, group: str = "E(3)",
+    def __init__(self, backbone: torch.nn.Module | Callable[..., torch.Tensor], *, group: str = "E(3)",
                  output: str | Sequence[str] = "scalar", inputs: Sequence[str] = (),
                  degenerate: str = "warn", gap_tol: float = 1e-4) -> None:
         super().__init__()

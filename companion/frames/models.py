@@ -104,10 +104,10 @@ class GNNBackbone(nn.Module):
         return x + self.out(h)
 
 
-def fa_model(backbone: nn.Module, group: str = "E(3)", **kwargs) -> FrameAveraging:
-    """Wrap an n-body backbone ``(x, v, q) -> x_next`` in :class:`FrameAveraging`.
+def fa_model(backbone: torch.nn.Module, group: str = "E(3)", **kwargs) -> FrameAveraging:
+    """Wrap an n-body backbone ``(x, v, q) -> x_next`` in :class:`~companion.frames.averaging.FrameAveraging`.
 
     Positions are of type ``"positions"``, velocities ``"vector"``, charges ``"scalar"``.
-    ``kwargs`` (``degenerate``, ``gap_tol``) go to :class:`FrameAveraging`.
+    ``kwargs`` (``degenerate``, ``gap_tol``) go to the wrapper.
     """
     return FrameAveraging(backbone, group=group, output="positions", inputs=("vector", "scalar"), **kwargs)

@@ -57,7 +57,7 @@ __all__ = ["FRAME_GROUPS", "DEGENERATE_POLICIES", "DegenerateFrameWarning", "Fra
            "pca_frame", "spectral_gap", "sign_patterns"]
 
 FRAME_GROUPS = ("O(3)", "SO(3)", "E(3)", "SE(3)")
-"""Groups with a PCA frame here: with translations (E, SE) or without (O, SO)."""
+"""The groups that have a PCA frame here, with translations (E, SE) or without (O, SO)."""
 DEGENERATE_POLICIES = ("warn", "raise", "ignore")
 
 
