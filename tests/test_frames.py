@@ -258,6 +258,26 @@ def test_backbone_is_called_once_on_the_whole_frame_batch():
     assert calls == [(56, 5, 3), (28, 5, 3)]
 
 
+def test_max_batch_splits_the_call_without_changing_the_result():
+    calls = []
+    x = _cloud(27, b=5, n=6)
+    u = torch.randn(5, 6, 3, generator=torch.Generator().manual_seed(28), dtype=F64)
+    backbone = RandomBackbone(6, 29)
+
+    def counted(p, w):
+        calls.append(p.shape[0])
+        return backbone(p, w)
+
+    whole = FrameAveraging(counted, group="E(3)", output=OUT_TYPES, inputs=("vector",))
+    split = FrameAveraging(counted, group="E(3)", output=OUT_TYPES, inputs=("vector",), max_batch=16)
+    with torch.no_grad():
+        for a, b in zip(whole(x, u), split(x, u)):
+            assert torch.allclose(a, b, atol=1e-12)
+    assert calls == [40, 16, 16, 8]
+    with pytest.raises(ValueError, match="max_batch must be >= 1"):
+        FrameAveraging(counted, max_batch=0)
+
+
 def test_weights_shape_only_the_frame():
     x = _cloud(16, b=3, n=6)
     w = torch.rand(3, 6, generator=torch.Generator().manual_seed(17), dtype=F64) + 0.5

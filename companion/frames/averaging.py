@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ..checks import check_tensor
+from ..checks import check_int, check_tensor
 from .pca import DEGENERATE_POLICIES, FRAME_GROUPS, Frame, pca_frame
 
 __all__ = ["FEATURE_TYPES", "FrameAveraging", "to_frame", "from_frame"]
@@ -132,6 +132,10 @@ class FrameAveraging(nn.Module):
             for velocities and charges). ``x`` itself has type ``"positions"``.
         degenerate, gap_tol: the policy for (nearly) degenerate covariance spectra,
             passed to :func:`~companion.frames.pca.pca_frame`.
+        max_batch: the largest batch handed to the backbone at once. ``None`` (default)
+            makes one call on all ``batch * k`` canonical inputs — best on a GPU; on a CPU a
+            very large call can be slower than a few smaller ones (cache and allocation
+            costs), and ``max_batch`` splits it into consecutive chunks. The result is the same.
 
     Example::
 
@@ -141,7 +145,7 @@ class FrameAveraging(nn.Module):
 
     def __init__(self, backbone: torch.nn.Module | Callable[..., torch.Tensor], *, group: str = "E(3)",
                  output: str | Sequence[str] = "scalar", inputs: Sequence[str] = (),
-                 degenerate: str = "warn", gap_tol: float = 1e-4) -> None:
+                 degenerate: str = "warn", gap_tol: float = 1e-4, max_batch: int | None = None) -> None:
         super().__init__()
         if not callable(backbone):
             raise TypeError(f"backbone must be an nn.Module or a callable, got {type(backbone).__name__}")
@@ -158,7 +162,10 @@ class FrameAveraging(nn.Module):
         self.inputs = tuple(_check_type(t, f"inputs[{i}]") for i, t in enumerate(inputs))
         if degenerate not in DEGENERATE_POLICIES:
             raise ValueError(f"degenerate must be one of {DEGENERATE_POLICIES}, got {degenerate!r}")
+        if max_batch is not None:
+            max_batch = check_int(max_batch, "max_batch", minimum=1)
         self.backbone = backbone
+        self.max_batch = max_batch
         self.group = group
         self.degenerate = degenerate
         self.gap_tol = gap_tol
@@ -185,7 +192,7 @@ class FrameAveraging(nn.Module):
         for i, (y, kind) in enumerate(zip(extra, self.inputs)):
             _check_feature(y, kind, f"inputs[{i}]", b)
             args.append(to_frame(y, kind, frame).reshape(b * k, *y.shape[1:]))
-        out = self.backbone(*args)
+        out = self._call_backbone(args)
         kinds = self.output if isinstance(self.output, tuple) else (self.output,)
         outs = out if isinstance(self.output, tuple) else (out,)
         if not isinstance(outs, (tuple, list)) or len(outs) != len(kinds):
@@ -201,6 +208,16 @@ class FrameAveraging(nn.Module):
                                  f"{_LAST[kind]}, got shape {tuple(y.shape[2:])}")
             results.append(from_frame(y, kind, frame))
         return tuple(results) if isinstance(self.output, tuple) else results[0]
+
+    def _call_backbone(self, args: list[torch.Tensor]):
+        total = args[0].shape[0]
+        if self.max_batch is None or total <= self.max_batch:
+            return self.backbone(*args)
+        parts = [self.backbone(*(a[i:i + self.max_batch] for a in args))
+                 for i in range(0, total, self.max_batch)]
+        if isinstance(parts[0], (tuple, list)):
+            return tuple(torch.cat(p, dim=0) for p in zip(*parts))
+        return torch.cat(parts, dim=0)
 
     def extra_repr(self) -> str:
         return f"group={self.group!r}, output={self.output!r}, inputs={self.inputs!r}"
