@@ -278,6 +278,36 @@ def test_max_batch_splits_the_call_without_changing_the_result():
         FrameAveraging(counted, max_batch=0)
 
 
+def test_fa_keeps_permutation_equivariance_of_the_backbone():
+    """The PCA frame does not depend on the order of the points, so FA-GNN stays S_n-equivariant."""
+    x, v, q = (t.float() for t in _state(30, b=4))
+    torch.manual_seed(1)
+    fa = fa_model(GNNBackbone(16, 2))
+    perm = torch.tensor([2, 4, 0, 1, 3])
+    with torch.no_grad():
+        assert torch.allclose(fa(x[:, perm], v[:, perm], q[:, perm]), fa(x, v, q)[:, perm], atol=1e-5)
+
+
+def test_gradient_of_an_fa_energy_is_an_equivariant_force_field():
+    """Forces -dE/dx of an invariant FA energy rotate with the input (autograd through eigh)."""
+    x = _cloud(31, b=4, n=6)
+    torch.manual_seed(2)
+    energy_net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(18, 32), torch.nn.Tanh(),
+                                     torch.nn.Linear(32, 1)).double()
+    fa = FrameAveraging(energy_net, group="E(3)", output="scalar")
+    rot, shift = _element("E(3)", 32, 4)
+
+    def forces(p):
+        p = p.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(fa(p).sum(), p)
+        return -grad
+
+    f0, f1 = forces(x), forces(_move(x, rot, shift))
+    assert torch.isfinite(f0).all()
+    assert torch.allclose(f1, f0 @ rot.transpose(-1, -2), atol=1e-8)
+    assert torch.allclose(f0.sum(1), torch.zeros(4, 3, dtype=F64), atol=1e-8)   # translation invariance
+
+
 def test_weights_shape_only_the_frame():
     x = _cloud(16, b=3, n=6)
     w = torch.rand(3, 6, generator=torch.Generator().manual_seed(17), dtype=F64) + 0.5
