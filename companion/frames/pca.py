@@ -42,6 +42,11 @@ In every case :attr:`Frame.degenerate` says which samples were flagged, so a cal
 drop, perturb or treat them otherwise. The covariance and its eigenvectors are always
 computed in float64 (and the result cast back), so the frame of a float32 cloud is as
 accurate as the float32 input allows.
+
+Two more properties used by :mod:`companion.frames.averaging`: the frame is differentiable
+(it is not detached, so forces :math:`-\nabla_x E` of a frame-averaged energy are exact and
+equivariant; the eigenvector gradients grow like 1/gap near degeneracy), and it does not
+depend on the order of the points, so a permutation-equivariant backbone stays so.
 """
 from __future__ import annotations
 
