@@ -132,3 +132,16 @@ def test_conventions_checker_passes():
         pytest.skip("../shared/tools/check_conventions.py is not beside this checkout")
     out = subprocess.run([sys.executable, str(checker)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout
+
+
+def test_api_page_documents_every_module():
+    api = (ROOT / "book" / "api.md").read_text()
+    assert len(re.findall(r"^```", api, re.M)) % 2 == 0, "book/api.md has an unclosed code fence"
+    for py in sorted((ROOT / "companion").rglob("*.py")):
+        rel = py.relative_to(ROOT).with_suffix("")
+        if any(part.startswith("_") and part != "__init__" for part in rel.parts) or rel.name == "__main__":
+            continue
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        if module == "companion":
+            continue
+        assert f"automodule:: {module}\n" in api, f"book/api.md does not document {module}"
