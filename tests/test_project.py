@@ -1,4 +1,5 @@
 """Project hygiene: notebooks, table of contents, dependencies, conventions."""
+import ast
 import json
 import re
 import subprocess
@@ -37,7 +38,10 @@ def test_notebook_hygiene(path):
     for c in code:
         assert not c.get("outputs"), f"{path.name} has stored outputs: strip them"
         assert c.get("execution_count") is None, f"{path.name} has execution counts: strip them"
-    assert nb["cells"][0]["cell_type"] == "markdown" and nb["cells"][0]["source"][0].startswith("# ")
+    title = "".join(nb["cells"][0]["source"]).splitlines()[0]
+    number = int(path.stem[:2])
+    assert nb["cells"][0]["cell_type"] == "markdown" and title.startswith(f"# {number}. "), \
+        f"{path.name} must open with its title '# {number}. ...', got {title!r}"
     setup = "".join(code[0]["source"])
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     url = config["repository"]["url"]
@@ -84,19 +88,34 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
 
 
-def test_companion_never_imports_notebooks_tests_or_chapters_across():
-    chapter_modules = {p.stem if p.is_file() else p.name for p in (ROOT / "companion").iterdir()
-                       if p.name not in {"__init__.py", "utils.py", "checks.py", "groups.py", "viz.py", "py.typed",
-                                         "__pycache__", "data"}}
+CORE = {"__init__", "utils", "checks", "groups", "viz"}
+
+
+def _imported_modules(py: Path):
+    """Absolute names of the modules a file imports (relative imports resolved)."""
+    package = ["companion", *py.relative_to(ROOT / "companion").with_suffix("").parts[:-1]]
+    for node in ast.walk(ast.parse(py.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            if node.module is None:  # `from . import x`
+                yield from (f"{module}.{a.name}" for a in node.names)
+            else:
+                yield module
+
+
+def test_companion_never_imports_notebooks_tests_or_other_chapters():
     for py in (ROOT / "companion").rglob("*.py"):
-        src = py.read_text()
-        assert not re.search(r"^\s*(from|import)\s+(tests|benchmarks|notebooks)\b", src, re.M), py
-        rel = py.relative_to(ROOT / "companion")
-        own = rel.parts[0].removesuffix(".py")
-        for other in chapter_modules - {own}:
-            other = other.removesuffix(".py")
-            assert not re.search(rf"^\s*from\s+(companion)?\.+{other}\b|^\s*import\s+companion\.{other}\b", src, re.M), \
-                f"{rel} imports the chapter module {other}"
+        own = py.relative_to(ROOT / "companion").parts[0].removesuffix(".py")
+        for name in _imported_modules(py):
+            top = name.split(".")[0]
+            assert top not in {"tests", "benchmarks", "notebooks", "conftest"}, f"{py} imports {name}"
+            if top == "companion" and "." in name:
+                target = name.split(".")[1]
+                allowed = target in CORE or (own not in CORE and target == own)
+                assert allowed, f"{py.relative_to(ROOT)} imports the chapter module companion.{target}"
 
 
 def test_importing_companion_downloads_nothing_and_is_quick():
@@ -113,3 +132,16 @@ def test_conventions_checker_passes():
         pytest.skip("../shared/tools/check_conventions.py is not beside this checkout")
     out = subprocess.run([sys.executable, str(checker)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout
+
+
+def test_api_page_documents_every_module():
+    api = (ROOT / "book" / "api.md").read_text()
+    assert len(re.findall(r"^```", api, re.M)) % 2 == 0, "book/api.md has an unclosed code fence"
+    for py in sorted((ROOT / "companion").rglob("*.py")):
+        rel = py.relative_to(ROOT).with_suffix("")
+        if any(part.startswith("_") and part != "__init__" for part in rel.parts) or rel.name == "__main__":
+            continue
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        if module == "companion":
+            continue
+        assert f"automodule:: {module}\n" in api, f"book/api.md does not document {module}"

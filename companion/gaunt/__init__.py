@@ -2,8 +2,8 @@
 
 * :mod:`companion.gaunt.sh_fourier` — real SH (e3nn convention) ↔ 2D Fourier basis;
 * :mod:`companion.gaunt.coefficients` — Gaunt coefficients two ways, relation to CG;
-* :mod:`companion.gaunt.product` — :func:`gaunt_product` and its references (dense, e3nn CG, sphere grid);
-* :mod:`companion.gaunt.layers` — :class:`GauntLayer`, an equivariant feature interaction.
+* :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its references (dense, e3nn CG, sphere grid);
+* :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
 from .layers import DegreeLinear, GauntLayer
 from .coefficients import (allowed_paths, gaunt_from_wigner, gaunt_quadrature, gaunt_tensor,

@@ -1,0 +1,26 @@
+r"""Frame averaging (Chapter 3): exact invariance and equivariance for any backbone.
+
+* :mod:`companion.frames.pca` — PCA frames for E(3), SE(3), O(3), SO(3) on point clouds,
+  with weights/masks and a documented policy for degenerate spectra;
+* :mod:`companion.frames.averaging` — :class:`~companion.frames.averaging.FrameAveraging`, the wrapper that averages a
+  backbone over the frame in one batched call;
+* :mod:`companion.frames.nbody` — the charged-particle n-body simulator (EGNN / FA benchmark);
+* :mod:`companion.frames.models` — plain MLP and message-passing backbones for it.
+
+Reference: Puny, Atzmon, Ben-Hamu, Misra, Grover, Smith, Lipman, *Frame Averaging for
+Invariant and Equivariant Network Design*, ICLR 2022.
+"""
+from .averaging import FEATURE_TYPES, FrameAveraging, from_frame, to_frame
+from .models import GNNBackbone, MLPBackbone, fa_model
+from .nbody import (NBodyData, charged_particles, charged_particles_splits, coulomb_forces, energy,
+                    simulate)
+from .pca import (DEGENERATE_POLICIES, FRAME_GROUPS, DegenerateFrameWarning, Frame, pca_frame,
+                  sign_patterns, spectral_gap)
+
+__all__ = [
+    "FEATURE_TYPES", "FrameAveraging", "from_frame", "to_frame",
+    "GNNBackbone", "MLPBackbone", "fa_model",
+    "NBodyData", "charged_particles", "charged_particles_splits", "coulomb_forces", "energy", "simulate",
+    "DEGENERATE_POLICIES", "FRAME_GROUPS", "DegenerateFrameWarning", "Frame", "pca_frame",
+    "sign_patterns", "spectral_gap",
+]
