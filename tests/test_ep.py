@@ -21,13 +21,6 @@ from companion.ep import (EPNetwork, FixedPointError, Split, accuracy, asymmetry
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices: intra-op threads only add overhead (and stall on a loaded machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def make(seed: int = 0, sizes=(5, 7, 6, 4), n_classes: int = 3, cost: str = "xent",

@@ -20,13 +20,6 @@ BLOCKS = [(a, b) for a in range(3) for b in range(3)]
 REP_IN, REP_OUT = TensorRep((5, 5, 0)), TensorRep((0, 0, 1))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one thread avoids the oversubscription that slows them down on shared CPUs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def small_model(seed: int = 0, dtype: torch.dtype = torch.float64, **kw) -> SoftEMLP:
