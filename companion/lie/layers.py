@@ -273,7 +273,10 @@ class AffineGCNN(nn.Module):
 
     An RMS normalisation over ``(C, n, H, W)`` and a GELU follow each convolution (the paper's
     ``GResNet`` uses a layer norm there, and a residual block; at CPU scale the mean-free layer
-    norm learned much more slowly in our runs).
+    norm learned much more slowly in our runs). The kernels default to ``omega=4`` and
+    ``group_scale=1/16``: smooth along the Lie-algebra coordinates, so that the invariant
+    features vary less between group-sample draws than between images (with ``group_scale=1``
+    the draw-to-draw spread exceeds the image-to-image one and training fits sampling noise).
     ``forward(x: (B, 1, H, W), samples=None, generator=None) -> (B, n_classes)``; ``samples``
     is a list of one :class:`~companion.lie.haar.GroupSample` per layer *output* (see :meth:`draw_samples`), and
     layer ``i`` receives ``samples[i - 1]`` as its input samples.
