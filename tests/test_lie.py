@@ -455,6 +455,12 @@ def test_bad_layer_inputs():
         L.ImplicitKernel(2, 3, kind="wire")
     with pytest.raises(ValueError, match="padding"):
         L.GroupConv(1, 1, 3, "SL(2)", padding="valid")
+    with pytest.raises(ValueError, match="coord_scale"):
+        L.ImplicitKernel(3, 2, coord_scale=(1.0, 1.0))
+    with pytest.raises(ValueError, match="coord_scale"):
+        L.ImplicitKernel(2, 2, coord_scale=(1.0, 0.0))
+    with pytest.raises(ValueError, match="group_scale"):
+        L.GroupConv(1, 1, 3, "SL(2)", group_scale=-1.0)
     model = L.AffineGCNN("SL(2)", channels=2, n_samples=2)
     with pytest.raises(ValueError, match="3 GroupSample"):
         model.features(torch.zeros(1, 1, 8, 8), [H.sample_group(2, "SL(2)")])
@@ -466,3 +472,36 @@ def test_bad_layer_inputs():
         D.warp(torch.zeros(2, 1, 4, 4), torch.eye(2).expand(3, 2, 2))
     with pytest.raises(ValueError, match="scale"):
         D.random_affine(3, scale=(1.2, 0.8))
+
+
+@pytest.mark.parametrize("kind", L.KERNELS)
+def test_coord_scale_rescales_the_kernel_inputs(kind):
+    scale = (1.0, 0.5, 0.25)
+    gen = lambda: torch.Generator().manual_seed(3)
+    scaled = L.ImplicitKernel(3, 4, kind=kind, coord_scale=scale, generator=gen())
+    plain = L.ImplicitKernel(3, 4, kind=kind, generator=gen())
+    z = torch.randn(11, 3, generator=torch.Generator().manual_seed(4))
+    torch.testing.assert_close(scaled(z), plain(z * torch.tensor(scale)))
+
+
+def test_group_scale_only_touches_the_lie_coordinates():
+    h = H.sample_group(3, "SL(2)", spd_var=0.1, rot="uniform", generator=torch.Generator().manual_seed(0))
+    conv = L.GroupConv(1, 1, 3, "SL(2)", group_scale=0.125)
+    assert conv.kernel.coord_scale.tolist() == [1.0, 1.0, 0.125, 0.125, 0.125]
+    lift = L.LiftingConv(1, 1, 3, "SL(2)", group_scale=0.125)     # no Lie coordinates there
+    assert lift.kernel.coord_scale.tolist() == [1.0, 1.0]
+    assert conv.weight(h, h).shape == (3, 3, 3, 3)
+
+
+def test_small_group_scale_reduces_monte_carlo_noise_of_invariant_features():
+    x, _ = D.mnist_sample()
+    xs = F.avg_pool2d(x[:32], 2)
+    spread = {}
+    for gs in (1.0, 1 / 16):
+        model = L.AffineGCNN("SL(2)", channels=(4, 4, 8), n_samples=4, rot="equidistant",
+                             spd_var=0.02, group_scale=gs, seed=0)
+        gen = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            f = torch.stack([model.features(xs, model.draw_samples(gen)) for _ in range(6)])
+        spread[gs] = float(f.std(0).mean() / f.mean(0).std(0).mean())
+    assert spread[1 / 16] < 0.5 * spread[1.0], spread
