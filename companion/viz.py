@@ -108,10 +108,12 @@ def show(fig: Any) -> None:
     if in_book_build():
         from IPython.display import HTML, display
 
-        display(HTML(fig.to_html(full_html=False, include_plotlyjs=False,
+        # auto_play=False: plotly's default plays through all frames on page load and
+        # leaves the slider on the last one instead of the active one.
+        display(HTML(fig.to_html(full_html=False, include_plotlyjs=False, auto_play=False,
                                  config={"displaylogo": False, "responsive": True})))
     else:
-        fig.show()
+        fig.show(auto_play=False)
 
 
 def live_view(fn: Callable[..., Any], *, description: str = "Explore", **controls: Any) -> Any:

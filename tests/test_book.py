@@ -65,4 +65,5 @@ def test_plotly_figure_draws_offline_in_chromium():
     assert "plotly-graph-div" in dom, f"page did not load: {out.stderr[-2000:]}"
     assert 'class="main-svg"' in dom, "the plotly figure was not drawn (no main-svg in the DOM)"
     assert "slider-container" in dom or "slider-rail-rect" in dom, "the figure's slider was not drawn"
+    assert ">rotation about x (degrees): 0°<" in dom, "the slider does not rest on its first frame"
     assert "<mjx-container" in dom, "MathJax did not typeset the page's mathematics"

@@ -37,6 +37,7 @@ def test_show_emits_a_bare_div_in_the_book(monkeypatch, capsys):
     viz.show(viz.slider_figure(_traces, [0, 1], label="x"))
     html = shown[0].data
     assert "Plotly.newPlot" in html and "<script src" not in html  # no CDN, no inline library
+    assert "Plotly.animate" not in html  # the slider starts on its active frame, not playing
     assert len(html) < 100_000
     with pytest.raises(TypeError, match="fig must be a plotly Figure"):
         viz.show("not a figure")
