@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..checks import check_int, check_square, check_tensor
-from ..groups import Representation, haar_o3, haar_so2, haar_so3
+from ..groups import SCALAR, TENSOR2, VECTOR, Representation, haar_o3, haar_so2, haar_so3
 
 __all__ = [
     "PLANES", "ORDERS", "MatrixGroup", "TensorRep", "o3", "so3", "o2_plane", "plane_groups",
@@ -62,11 +62,7 @@ def tensor_rep_matrix(order: int, g: torch.Tensor) -> torch.Tensor:
     """
     order = _check_order(order, "order")
     g = check_square(g, "g", size=3)
-    if order == 0:
-        return torch.ones(*g.shape[:-2], 1, 1, dtype=g.dtype, device=g.device)
-    if order == 1:
-        return g
-    return torch.einsum("...ij,...kl->...ikjl", g, g).reshape(*g.shape[:-2], 9, 9)
+    return (SCALAR, VECTOR, TENSOR2)[order](g)  # the core's tensor representations
 
 
 def tensor_rep_lie(order: int, a: torch.Tensor) -> torch.Tensor:
