@@ -5,6 +5,7 @@ build that follows (execute_notebooks: cache) then finds the executed notebooks 
 jupyter-cache and re-runs none of them. A notebook with any failing cell is not
 stored, so the build would execute it again and fail loudly.
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,8 +56,9 @@ def _store(nb_file, seconds: float) -> None:
     from jupyter_cache.base import CacheBundleIn
 
     nb = copy.deepcopy(nb_file.nb)
-    cells = {c.cell_num: c for c in nb_file.session.items
-             if _is_nbval_cell(c) and c.parent is nb_file}
+    cells = {
+        c.cell_num: c for c in nb_file.session.items if _is_nbval_cell(c) and c.parent is nb_file
+    }
     count = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -80,4 +82,6 @@ def _store(nb_file, seconds: float) -> None:
         cache = get_cache(str(CACHE))
         cache.cache_notebook_bundle(
             CacheBundleIn(nb=nb, uri=str(nb_file.fspath), data={"execution_seconds": seconds}),
-            check_validity=False, overwrite=True)
+            check_validity=False,
+            overwrite=True,
+        )

@@ -14,6 +14,7 @@ the frame cost no more than |F| backbone calls) and FA / loop.
     python benchmarks/frames.py            # CPU here, CUDA when available
     python benchmarks/frames.py --quick    # a short run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,14 @@ import time
 import torch
 
 from companion import best_device
-from companion.frames import FrameAveraging, GNNBackbone, MLPBackbone, fa_model, from_frame, to_frame
+from companion.frames import (
+    FrameAveraging,
+    GNNBackbone,
+    MLPBackbone,
+    fa_model,
+    from_frame,
+    to_frame,
+)
 
 
 def _sync(device: torch.device) -> None:
@@ -55,14 +63,18 @@ def looped_average(fa: FrameAveraging, x, v, q):
     """The frame average with one backbone call per frame element (the reference)."""
     frame = fa.frame(x)
     xc, vc, qc = frame.canonicalize(x), to_frame(v, "vector", frame), to_frame(q, "scalar", frame)
-    outs = torch.stack([fa.backbone(xc[:, j], vc[:, j], qc[:, j]) for j in range(frame.size)], dim=1)
+    outs = torch.stack(
+        [fa.backbone(xc[:, j], vc[:, j], qc[:, j]) for j in range(frame.size)], dim=1
+    )
     return from_frame(outs, "positions", frame)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer batch sizes and repetitions")
-    parser.add_argument("--device", default=None, help="torch device (default: companion.best_device())")
+    parser.add_argument(
+        "--device", default=None, help="torch device (default: companion.best_device())"
+    )
     args = parser.parse_args()
     device = torch.device(args.device) if args.device else best_device()
     batches = (16, 128) if args.quick else (16, 64, 256, 1024)
@@ -70,8 +82,10 @@ def main() -> None:
     torch.manual_seed(0)
     backbones = {"MLP(128x3)": MLPBackbone(5, 128, 3), "GNN(64x4)": GNNBackbone(64, 4)}
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}\n")
-    print("| backbone | group | B | backbone (ms) | FA (ms) | loop (ms) | FA chunked (ms) | FA / backbone "
-          "| FA / (|F| x backbone) | FA / loop | chunked / (|F| x backbone) |")
+    print(
+        "| backbone | group | B | backbone (ms) | FA (ms) | loop (ms) | FA chunked (ms) | FA / backbone "
+        "| FA / (|F| x backbone) | FA / loop | chunked / (|F| x backbone) |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, net in backbones.items():
         net = net.to(device).eval()
@@ -87,11 +101,20 @@ def main() -> None:
                 with torch.no_grad():
                     assert torch.allclose(fa(x, v, q), looped_average(fa, x, v, q), atol=1e-4)
                     t_net, t_fa, t_loop, t_chunk = median_times(
-                        [lambda: net(x, v, q), lambda: fa(x, v, q), lambda: looped_average(fa, x, v, q),
-                         lambda: fa_chunked(x, v, q)], device, reps)
-                print(f"| {name} | {group} | {b} | {1e3 * t_net:.2f} | {1e3 * t_fa:.2f} | {1e3 * t_loop:.2f} "
-                      f"| {1e3 * t_chunk:.2f} | {t_fa / t_net:.2f} | {t_fa / (k * t_net):.2f} | {t_fa / t_loop:.2f} "
-                      f"| {t_chunk / (k * t_net):.2f} |")
+                        [
+                            lambda: net(x, v, q),
+                            lambda: fa(x, v, q),
+                            lambda: looped_average(fa, x, v, q),
+                            lambda: fa_chunked(x, v, q),
+                        ],
+                        device,
+                        reps,
+                    )
+                print(
+                    f"| {name} | {group} | {b} | {1e3 * t_net:.2f} | {1e3 * t_fa:.2f} | {1e3 * t_loop:.2f} "
+                    f"| {1e3 * t_chunk:.2f} | {t_fa / t_net:.2f} | {t_fa / (k * t_net):.2f} | {t_fa / t_loop:.2f} "
+                    f"| {t_chunk / (k * t_net):.2f} |"
+                )
 
 
 if __name__ == "__main__":

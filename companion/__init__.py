@@ -10,6 +10,7 @@ Core (shared by every chapter):
 One module or subpackage per chapter builds on the core and on libraries only,
 never on another chapter's module.
 """
+
 from . import checks, groups, utils, viz
 from .utils import best_device, pick, progress, seed_everything
 

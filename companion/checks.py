@@ -4,6 +4,7 @@ Every public function validates what it is given and raises a ``TypeError``
 (wrong kind of object or dtype) or ``ValueError`` (wrong shape, size or value)
 whose message names the argument and says what was expected.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,9 +12,15 @@ from collections.abc import Sequence
 import torch
 
 
-def check_tensor(x: object, name: str, *, ndim: int | Sequence[int] | None = None,
-                 min_ndim: int | None = None, last_dims: Sequence[int | None] | None = None,
-                 floating: bool = False) -> torch.Tensor:
+def check_tensor(
+    x: object,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    min_ndim: int | None = None,
+    last_dims: Sequence[int | None] | None = None,
+    floating: bool = False,
+) -> torch.Tensor:
     """Check that ``x`` is a tensor with the given rank / trailing shape / dtype kind.
 
     ``last_dims`` gives the expected sizes of the trailing axes, ``None`` for "any".
@@ -26,13 +33,19 @@ def check_tensor(x: object, name: str, *, ndim: int | Sequence[int] | None = Non
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
-            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimensions, "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name} must have {' or '.join(map(str, allowed))} dimensions, "
+                f"got shape {tuple(x.shape)}"
+            )
     if min_ndim is not None and x.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions, got shape {tuple(x.shape)}"
+        )
     if last_dims is not None:
         k = len(last_dims)
-        if x.ndim < k or any(e is not None and s != e for s, e in zip(x.shape[x.ndim - k:], last_dims)):
+        if x.ndim < k or any(
+            e is not None and s != e for s, e in zip(x.shape[x.ndim - k :], last_dims)
+        ):
             want = "(..., " + ", ".join("*" if e is None else str(e) for e in last_dims) + ")"
             raise ValueError(f"{name} must have shape {want}, got {tuple(x.shape)}")
     return x
@@ -59,8 +72,9 @@ def check_square(g: object, name: str, *, size: int | None = None) -> torch.Tens
     return g
 
 
-def check_orthogonal(g: object, name: str, *, size: int | None = None,
-                     atol: float | None = None) -> torch.Tensor:
+def check_orthogonal(
+    g: object, name: str, *, size: int | None = None, atol: float | None = None
+) -> torch.Tensor:
     """Check that ``g`` holds orthogonal matrices: ``g gᵀ = I`` within ``atol``."""
     g = check_square(g, name, size=size)
     if atol is None:
@@ -68,6 +82,7 @@ def check_orthogonal(g: object, name: str, *, size: int | None = None,
     eye = torch.eye(g.shape[-1], dtype=g.dtype, device=g.device)
     err = (g @ g.transpose(-1, -2) - eye).abs().amax() if g.numel() else torch.tensor(0.0)
     if err > atol:
-        raise ValueError(f"{name} must be orthogonal (g gᵀ = I); max deviation is {float(err):.2e} "
-                         f"> {atol:.0e}")
+        raise ValueError(
+            f"{name} must be orthogonal (g gᵀ = I); max deviation is {float(err):.2e} > {atol:.0e}"
+        )
     return g

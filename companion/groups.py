@@ -17,6 +17,7 @@ A map :math:`f` is *equivariant* when :math:`f(\rho_{in}(g)x) = \rho_{out}(g) f(
 for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
 :func:`equivariance_error` measures by how much a map fails this.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,10 +29,26 @@ from e3nn import o3
 from .checks import check_int, check_orthogonal, check_square, check_tensor
 
 __all__ = [
-    "GROUPS", "Representation", "SCALAR", "PSEUDOSCALAR", "VECTOR", "TENSOR2", "PERMUTATION",
-    "rotation_2d", "haar_so2", "haar_so3", "haar_o3", "sample", "compose", "inverse",
-    "random_permutation", "permutation_matrix", "direct_sum", "irreps",
-    "equivariance_error", "invariance_error",
+    "GROUPS",
+    "Representation",
+    "SCALAR",
+    "PSEUDOSCALAR",
+    "VECTOR",
+    "TENSOR2",
+    "PERMUTATION",
+    "rotation_2d",
+    "haar_so2",
+    "haar_so3",
+    "haar_o3",
+    "sample",
+    "compose",
+    "inverse",
+    "random_permutation",
+    "permutation_matrix",
+    "direct_sum",
+    "irreps",
+    "equivariance_error",
+    "invariance_error",
 ]
 
 GROUPS = ("SO(2)", "SO(3)", "O(3)")
@@ -39,6 +56,7 @@ GROUPS = ("SO(2)", "SO(3)", "O(3)")
 
 
 # --------------------------------------------------------------------------- sampling
+
 
 def rotation_2d(theta: torch.Tensor) -> torch.Tensor:
     r"""Rotation matrices :math:`\begin{pmatrix}\cos\theta & -\sin\theta\\ \sin\theta & \cos\theta\end{pmatrix}`.
@@ -50,20 +68,31 @@ def rotation_2d(theta: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
 
 
-def _uniform(n: int, generator: torch.Generator | None, dtype: torch.dtype,
-             device: torch.device | str | None) -> torch.Tensor:
+def _uniform(
+    n: int, generator: torch.Generator | None, dtype: torch.dtype, device: torch.device | str | None
+) -> torch.Tensor:
     return torch.rand(n, generator=generator, dtype=dtype).to(device)
 
 
-def haar_so2(n: int, *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
-             device: torch.device | str | None = None) -> torch.Tensor:
+def haar_so2(
+    n: int,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     r"""``n`` Haar-uniform rotations of the plane: :math:`\theta \sim U[0, 2\pi)`. Returns ``(n, 2, 2)``."""
     n = check_int(n, "n")
     return rotation_2d(2 * torch.pi * _uniform(n, generator, dtype, device))
 
 
-def haar_so3(n: int, *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
-             device: torch.device | str | None = None) -> torch.Tensor:
+def haar_so3(
+    n: int,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     r"""``n`` Haar-uniform rotations of space. Returns ``(n, 3, 3)``.
 
     A standard normal vector in :math:`\mathbb{R}^4`, normalised, is uniform on
@@ -77,8 +106,13 @@ def haar_so3(n: int, *, generator: torch.Generator | None = None, dtype: torch.d
     return o3.quaternion_to_matrix(q)
 
 
-def haar_o3(n: int, *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
-            device: torch.device | str | None = None) -> torch.Tensor:
+def haar_o3(
+    n: int,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     r"""``n`` Haar-uniform elements of O(3) = SO(3) × {I, −I}. Returns ``(n, 3, 3)``.
 
     Half of them (in law) are improper, :math:`\det g = -1`.
@@ -89,8 +123,14 @@ def haar_o3(n: int, *, generator: torch.Generator | None = None, dtype: torch.dt
     return r * sign[:, None, None]
 
 
-def sample(group: str, n: int, *, generator: torch.Generator | None = None,
-           dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
+def sample(
+    group: str,
+    n: int,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """Draw ``n`` Haar-uniform elements of ``group`` (one of :data:`GROUPS`)."""
     samplers = {"SO(2)": haar_so2, "SO(3)": haar_so3, "O(3)": haar_o3}
     if group not in samplers:
@@ -102,7 +142,9 @@ def compose(g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """The group product ``g h`` (apply ``h`` first). Shapes broadcast: ``(..., d, d)``."""
     g, h = check_square(g, "g"), check_square(h, "h")
     if g.shape[-1] != h.shape[-1]:
-        raise ValueError(f"g and h must act on the same space, got {tuple(g.shape)} and {tuple(h.shape)}")
+        raise ValueError(
+            f"g and h must act on the same space, got {tuple(g.shape)} and {tuple(h.shape)}"
+        )
     return g @ h
 
 
@@ -111,8 +153,13 @@ def inverse(g: torch.Tensor) -> torch.Tensor:
     return check_orthogonal(g, "g").transpose(-1, -2)
 
 
-def random_permutation(batch: int, n: int, *, generator: torch.Generator | None = None,
-                       device: torch.device | str | None = None) -> torch.Tensor:
+def random_permutation(
+    batch: int,
+    n: int,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """``batch`` uniform random permutations of ``n`` objects, as index tensors ``(batch, n)``."""
     batch, n = check_int(batch, "batch"), check_int(n, "n", minimum=1)
     return torch.argsort(torch.rand(batch, n, generator=generator), dim=-1).to(device)
@@ -124,12 +171,15 @@ def permutation_matrix(perm: torch.Tensor, *, dtype: torch.dtype = torch.float32
     if perm.is_floating_point() or perm.is_complex():
         raise TypeError(f"perm must hold integer indices, got {perm.dtype}")
     n = perm.shape[-1]
-    if not torch.equal(perm.sort(dim=-1).values, torch.arange(n, device=perm.device).expand_as(perm)):
+    if not torch.equal(
+        perm.sort(dim=-1).values, torch.arange(n, device=perm.device).expand_as(perm)
+    ):
         raise ValueError("perm must be permutations of 0..n-1 along its last axis")
     return torch.nn.functional.one_hot(perm, n).to(dtype)
 
 
 # --------------------------------------------------------------------------- representations
+
 
 @dataclass(frozen=True)
 class Representation:
@@ -157,13 +207,17 @@ class Representation:
         r = self.matrix(g)
         xm = torch.movedim(x, self.axis, -1)
         if xm.shape[-1] != r.shape[-1]:
-            raise ValueError(f"x has size {xm.shape[-1]} on axis {self.axis}, but the representation "
-                             f"{self.name} has dimension {r.shape[-1]}")
+            raise ValueError(
+                f"x has size {xm.shape[-1]} on axis {self.axis}, but the representation "
+                f"{self.name} has dimension {r.shape[-1]}"
+            )
         if r.ndim == 2:
             out = xm @ r.transpose(-1, -2)
         else:
             if r.shape[0] != x.shape[0]:
-                raise ValueError(f"g holds {r.shape[0]} group elements but x has batch size {x.shape[0]}")
+                raise ValueError(
+                    f"g holds {r.shape[0]} group elements but x has batch size {x.shape[0]}"
+                )
             flat = xm.reshape(xm.shape[0], -1, xm.shape[-1])
             out = torch.einsum("bij,bnj->bni", r.to(x.dtype), flat).reshape(xm.shape)
         return torch.movedim(out, -1, self.axis)
@@ -209,7 +263,7 @@ def direct_sum(*reps: Representation) -> Representation:
         i = 0
         for b in blocks:
             k = b.shape[-1]
-            out[..., i:i + k, i:i + k] = b
+            out[..., i : i + k, i : i + k] = b
             i += k
         return out
 
@@ -235,6 +289,7 @@ def irreps(spec: str | o3.Irreps) -> Representation:
 
 # --------------------------------------------------------------------------- measuring equivariance
 
+
 def _as_representation(rho: Representation | Callable | None, name: str) -> Representation:
     if rho is None:
         return SCALAR
@@ -242,13 +297,22 @@ def _as_representation(rho: Representation | Callable | None, name: str) -> Repr
         return rho
     if callable(rho):
         return Representation(getattr(rho, "__name__", name), rho)
-    raise TypeError(f"{name} must be a Representation, a callable g -> matrix, or None; "
-                    f"got {type(rho).__name__}")
+    raise TypeError(
+        f"{name} must be a Representation, a callable g -> matrix, or None; "
+        f"got {type(rho).__name__}"
+    )
 
 
-def equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g: torch.Tensor,
-                       rho_in: Representation | Callable, rho_out: Representation | Callable | None,
-                       *, reduction: str = "mean", eps: float = 1e-12) -> torch.Tensor:
+def equivariance_error(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    g: torch.Tensor,
+    rho_in: Representation | Callable,
+    rho_out: Representation | Callable | None,
+    *,
+    reduction: str = "mean",
+    eps: float = 1e-12,
+) -> torch.Tensor:
     r"""Relative equivariance error of ``f`` at inputs ``x`` under group elements ``g``.
 
     .. math::
@@ -297,7 +361,13 @@ def equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
     return err.mean() if reduction == "mean" else err.max()
 
 
-def invariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g: torch.Tensor,
-                     rho_in: Representation | Callable, *, reduction: str = "mean") -> torch.Tensor:
+def invariance_error(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    g: torch.Tensor,
+    rho_in: Representation | Callable,
+    *,
+    reduction: str = "mean",
+) -> torch.Tensor:
     r"""Relative invariance error :math:`\lVert f(\rho_{in}(g)x) - f(x)\rVert / \lVert f(x)\rVert`."""
     return equivariance_error(f, x, g, rho_in, None, reduction=reduction)

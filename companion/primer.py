@@ -18,6 +18,7 @@ The three ways:
 * **regularisation** — a plain :class:`PointMLP` with the penalty
   :math:`\lambda\,\mathbb{E}_g\lVert f(gx) - g f(x)\rVert^2` (Chapter 1 develops this).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,8 +31,15 @@ from .checks import check_int, check_tensor
 from .groups import VECTOR, haar_o3
 from .utils import progress
 
-__all__ = ["weighted_centroid", "make_pointclouds", "PointMLP", "GatedVectorNet", "TrainResult",
-           "train_regressor", "mse"]
+__all__ = [
+    "weighted_centroid",
+    "make_pointclouds",
+    "PointMLP",
+    "GatedVectorNet",
+    "TrainResult",
+    "train_regressor",
+    "mse",
+]
 
 
 def weighted_centroid(x: torch.Tensor) -> torch.Tensor:
@@ -41,10 +49,16 @@ def weighted_centroid(x: torch.Tensor) -> torch.Tensor:
     return (w * x).mean(dim=1)
 
 
-def make_pointclouds(n_samples: int, n_points: int = 8, *, stretch: tuple[float, float, float] = (0.6, 0.6, 1.6),
-                     rotate: bool = False, generator: torch.Generator | None = None,
-                     dtype: torch.dtype = torch.float32,
-                     device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def make_pointclouds(
+    n_samples: int,
+    n_points: int = 8,
+    *,
+    stretch: tuple[float, float, float] = (0.6, 0.6, 1.6),
+    rotate: bool = False,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Point clouds and their targets.
 
     Points are :math:`x_i = \mathrm{diag}(s)\,z_i` with :math:`z_i \sim \mathcal{N}(0, I_3)`
@@ -102,16 +116,26 @@ class GatedVectorNet(nn.Module):
     def __init__(self, hidden: int = 64):
         super().__init__()
         hidden = check_int(hidden, "hidden", minimum=1)
-        self.phi = nn.Sequential(nn.Linear(3, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                                 nn.Linear(hidden, 1))
+        self.phi = nn.Sequential(
+            nn.Linear(3, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor(x, "x", ndim=3, last_dims=(3,))
-        xbar = x.mean(dim=1, keepdim=True)                           # (B, 1, 3)
-        inv = torch.cat([(x * x).sum(-1, keepdim=True),              # |x_i|^2
-                         (x * xbar).sum(-1, keepdim=True),           # x_i . xbar
-                         (xbar * xbar).sum(-1, keepdim=True).expand_as(x[..., :1])], -1)
-        return (self.phi(inv) * x).mean(dim=1)                        # (B, 3)
+        xbar = x.mean(dim=1, keepdim=True)  # (B, 1, 3)
+        inv = torch.cat(
+            [
+                (x * x).sum(-1, keepdim=True),  # |x_i|^2
+                (x * xbar).sum(-1, keepdim=True),  # x_i . xbar
+                (xbar * xbar).sum(-1, keepdim=True).expand_as(x[..., :1]),
+            ],
+            -1,
+        )
+        return (self.phi(inv) * x).mean(dim=1)  # (B, 3)
 
 
 def mse(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> float:
@@ -128,10 +152,19 @@ class TrainResult:
     penalties: list[float] = field(default_factory=list)
 
 
-def train_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int = 500,
-                    lr: float = 3e-3, batch_size: int = 128, augment: bool = False,
-                    equiv_weight: float = 0.0, generator: torch.Generator | None = None,
-                    desc: str | None = None) -> TrainResult:
+def train_regressor(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int = 500,
+    lr: float = 3e-3,
+    batch_size: int = 128,
+    augment: bool = False,
+    equiv_weight: float = 0.0,
+    generator: torch.Generator | None = None,
+    desc: str | None = None,
+) -> TrainResult:
     r"""Fit ``model`` to ``(x, y)`` with Adam and mean squared error.
 
     Args:
@@ -147,7 +180,9 @@ def train_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps
     x = check_tensor(x, "x", ndim=3, last_dims=(3,), floating=True)
     y = check_tensor(y, "y", ndim=2, last_dims=(3,), floating=True)
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}")
+        raise ValueError(
+            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
+        )
     steps = check_int(steps, "steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if equiv_weight < 0:

@@ -13,6 +13,7 @@ Two environment variables steer a whole run:
     or ``full`` (the larger configuration meant for a GPU). Notebooks read it
     through :func:`pick`.
 """
+
 from __future__ import annotations
 
 import os
@@ -94,8 +95,9 @@ def in_book_build() -> bool:
     return os.environ.get("COMPANION_BOOK", "") not in ("", "0")
 
 
-def progress(iterable: Iterable[T], desc: str | None = None, total: int | None = None,
-             **kwargs) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], desc: str | None = None, total: int | None = None, **kwargs
+) -> Iterator[T]:
     """Wrap ``iterable`` in a tqdm progress bar (notebook-aware).
 
     The bar is silent in the book build and in CI (``CI=true``), where it would

@@ -12,6 +12,7 @@ In the book build (``COMPANION_BOOK=1``, see :func:`companion.utils.in_book_buil
 :func:`show` emits a bare ``<div>`` that uses the page's plotly.js, and
 :func:`live_view` prints a note instead of a widget that would be dead without a kernel.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -26,32 +27,42 @@ __all__ = ["PALETTE", "set_style", "slider_figure", "show", "live_view"]
 # Colour-blind-safe (Okabe-Ito); chapters use these in this order.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 
-LIVE_NOTE = ("<div class='admonition note'><p class='admonition-title'>Live view</p>"
-             "<p>{what}: the sliders of this cell call Python, so they run in Jupyter or Colab "
-             "(use the launch button at the top of the page). The interactive figure above is "
-             "its precomputed twin for the static book.</p></div>")
+LIVE_NOTE = (
+    "<div class='admonition note'><p class='admonition-title'>Live view</p>"
+    "<p>{what}: the sliders of this cell call Python, so they run in Jupyter or Colab "
+    "(use the launch button at the top of the page). The interactive figure above is "
+    "its precomputed twin for the static book.</p></div>"
+)
 
 
 def set_style() -> None:
     """Apply the book's matplotlib style (sizes, grid, colour cycle)."""
-    mpl.rcParams.update({
-        "figure.figsize": (6.4, 4.0),
-        "figure.dpi": 100,
-        "savefig.dpi": 150,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
-        "font.size": 10,
-        "legend.frameon": False,
-        "image.cmap": "viridis",
-    })
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (6.4, 4.0),
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+            "font.size": 10,
+            "legend.frameon": False,
+            "image.cmap": "viridis",
+        }
+    )
 
 
-def slider_figure(make_traces: Callable[[Any], Sequence[Any]], values: Sequence[Any], *,
-                  label: str, fmt: str = "{:.2f}", layout: dict | None = None,
-                  active: int = 0) -> Any:
+def slider_figure(
+    make_traces: Callable[[Any], Sequence[Any]],
+    values: Sequence[Any],
+    *,
+    label: str,
+    fmt: str = "{:.2f}",
+    layout: dict | None = None,
+    active: int = 0,
+) -> Any:
     """A plotly figure with a slider over precomputed frames.
 
     Args:
@@ -81,19 +92,33 @@ def slider_figure(make_traces: Callable[[Any], Sequence[Any]], values: Sequence[
         if n_traces is None:
             n_traces = len(traces)
         elif len(traces) != n_traces:
-            raise ValueError(f"make_traces returned {len(traces)} traces for values[{i}], "
-                             f"expected {n_traces} as for values[0]")
+            raise ValueError(
+                f"make_traces returned {len(traces)} traces for values[{i}], "
+                f"expected {n_traces} as for values[0]"
+            )
         frames.append(go.Frame(data=traces, name=str(i)))
-    steps = [dict(method="animate", label=fmt.format(v),
-                  args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                       transition=dict(duration=0))])
-             for i, v in enumerate(values)]
+    steps = [
+        dict(
+            method="animate",
+            label=fmt.format(v),
+            args=[
+                [str(i)],
+                dict(
+                    mode="immediate",
+                    frame=dict(duration=0, redraw=True),
+                    transition=dict(duration=0),
+                ),
+            ],
+        )
+        for i, v in enumerate(values)
+    ]
     fig = go.Figure(data=frames[active].data, frames=frames)
     fig.update_layout(
         template="plotly_white",
         margin=dict(l=40, r=20, t=50, b=40),
-        sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix=f"{label}: "),
-                      pad=dict(t=40))],
+        sliders=[
+            dict(active=active, steps=steps, currentvalue=dict(prefix=f"{label}: "), pad=dict(t=40))
+        ],
         **(layout or {}),
     )
     return fig
@@ -110,8 +135,16 @@ def show(fig: Any) -> None:
 
         # auto_play=False: plotly's default plays through all frames on page load and
         # leaves the slider on the last one instead of the active one.
-        display(HTML(fig.to_html(full_html=False, include_plotlyjs=False, auto_play=False,
-                                 config={"displaylogo": False, "responsive": True})))
+        display(
+            HTML(
+                fig.to_html(
+                    full_html=False,
+                    include_plotlyjs=False,
+                    auto_play=False,
+                    config={"displaylogo": False, "responsive": True},
+                )
+            )
+        )
     else:
         fig.show(auto_play=False)
 

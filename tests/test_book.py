@@ -4,6 +4,7 @@ The plotly figure of the primer must draw, and its mathematics typeset, in a rea
 browser with the network off: plotly.js and MathJax are served from the book's own
 _static folder, never from a CDN.
 """
+
 import re
 import shutil
 import subprocess
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.book
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 PRIMER = HTML / "notebooks" / "00_symmetry_primer.html"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
 
 
 def _built():
@@ -37,8 +40,9 @@ def test_pages_load_no_script_from_the_network():
     for page in HTML.rglob("*.html"):
         text = page.read_text(errors="replace")
         for src in re.findall(r"<script[^>]+src=\"([^\"]+)\"", text):
-            assert not src.startswith(("http:", "https:", "//")), \
+            assert not src.startswith(("http:", "https:", "//")), (
                 f"{page.relative_to(HTML)} loads {src} from the network"
+            )
 
 
 def test_primer_page_has_executed_outputs_and_the_figure_div():
@@ -47,23 +51,42 @@ def test_primer_page_has_executed_outputs_and_the_figure_div():
     assert "All claims hold" in html  # the claims cell ran and printed
     assert (HTML / "_static" / "plotly.min.js").stat().st_size > 1_000_000
     head = html.split("</head>")[0]
-    assert re.search(r"<script[^>]+src=\"[./]*_static/plotly\.min\.js", head), "plotly.min.js is not loaded in <head>"
+    assert re.search(r"<script[^>]+src=\"[./]*_static/plotly\.min\.js", head), (
+        "plotly.min.js is not loaded in <head>"
+    )
 
 
 def test_plotly_figure_draws_offline_in_chromium():
     _built()
     if CHROMIUM is None:
-        pytest.skip("Chromium is absent: install Debian's `chromium` package to run the offline rendering check")
+        pytest.skip(
+            "Chromium is absent: install Debian's `chromium` package to run the offline rendering check"
+        )
     with tempfile.TemporaryDirectory() as profile:
-        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               # network off: every host resolves nowhere, and no proxy fallback
-               "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-               f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", PRIMER.as_uri()]
+        cmd = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            # network off: every host resolves nowhere, and no proxy fallback
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            PRIMER.as_uri(),
+        ]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     dom = out.stdout
     assert "plotly-graph-div" in dom, f"page did not load: {out.stderr[-2000:]}"
     assert 'class="main-svg"' in dom, "the plotly figure was not drawn (no main-svg in the DOM)"
-    assert "slider-container" in dom or "slider-rail-rect" in dom, "the figure's slider was not drawn"
+    assert "slider-container" in dom or "slider-rail-rect" in dom, (
+        "the figure's slider was not drawn"
+    )
     assert ">rotation about x (degrees): 0°<" in dom, "the slider does not rest on its first frame"
     assert "<mjx-container" in dom, "MathJax did not typeset the page's mathematics"

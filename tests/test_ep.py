@@ -1,5 +1,6 @@
 """Tests of companion.ep: fixed points, the reference gradient, classic and holomorphic EP,
 weight asymmetry and Jacobian homeostasis, data and training."""
+
 from __future__ import annotations
 
 import math
@@ -10,26 +11,57 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.ep import (EPNetwork, FixedPointError, Split, accuracy, asymmetry, complex_dtype,
-                          cosine_similarity, dadbeta_classic, dadbeta_exact, dadbeta_hep, energy,
-                          ep_gradient, flatten, gradient_from_dadbeta, hep_responses,
-                          homeostatic_loss, implicit_gradient, load_digits_split,
-                          load_mnist_sample, network_homeostatic_loss, network_jacobian, one_hot,
-                          relative_error, rotate_backward_weights, sigmoid, symmetry_score, train,
-                          unrolled_gradient, weight_angles)
+from companion.ep import (
+    EPNetwork,
+    FixedPointError,
+    Split,
+    accuracy,
+    asymmetry,
+    complex_dtype,
+    cosine_similarity,
+    dadbeta_classic,
+    dadbeta_exact,
+    dadbeta_hep,
+    energy,
+    ep_gradient,
+    flatten,
+    gradient_from_dadbeta,
+    hep_responses,
+    homeostatic_loss,
+    implicit_gradient,
+    load_digits_split,
+    load_mnist_sample,
+    network_homeostatic_loss,
+    network_jacobian,
+    one_hot,
+    relative_error,
+    rotate_backward_weights,
+    sigmoid,
+    symmetry_score,
+    train,
+    unrolled_gradient,
+    weight_angles,
+)
 
 F64 = torch.float64
 
 
-
-
-def make(seed: int = 0, sizes=(5, 7, 6, 4), n_classes: int = 3, cost: str = "xent",
-         symmetric: bool = True, batch: int = 4, dtype=F64, angle: float | None = None):
+def make(
+    seed: int = 0,
+    sizes=(5, 7, 6, 4),
+    n_classes: int = 3,
+    cost: str = "xent",
+    symmetric: bool = True,
+    batch: int = 4,
+    dtype=F64,
+    angle: float | None = None,
+):
     g = torch.Generator().manual_seed(seed)
     if cost == "mse":
         sizes = (*sizes[:-1], n_classes)
-    net = EPNetwork(sizes, n_classes, symmetric=symmetric, cost=cost, generator=g, dtype=dtype,
-                    init_scale=1.5)
+    net = EPNetwork(
+        sizes, n_classes, symmetric=symmetric, cost=cost, generator=g, dtype=dtype, init_scale=1.5
+    )
     if angle is not None:
         rotate_backward_weights(net, angle, generator=g)
     x = torch.rand(batch, sizes[0], generator=g, dtype=dtype)
@@ -60,12 +92,15 @@ def test_energy_is_stationary_at_the_fixed_point():
     for beta in (0.0, 0.5):
         u = net.solve(x, y, beta)
         a = sigmoid(u).requires_grad_(True)
-        dE, = torch.autograd.grad(energy(net, a, x, y, beta).sum(), a)
+        (dE,) = torch.autograd.grad(energy(net, a, x, y, beta).sum(), a)
         assert dE.abs().max() < 1e-9
     # and away from it, ∂E/∂a = σ^{-1}(a) - Φ(a)
-    a = torch.rand(4, net.n_state, dtype=F64, generator=torch.Generator().manual_seed(0)) * 0.8 + 0.1
+    a = (
+        torch.rand(4, net.n_state, dtype=F64, generator=torch.Generator().manual_seed(0)) * 0.8
+        + 0.1
+    )
     a.requires_grad_(True)
-    dE, = torch.autograd.grad(energy(net, a, x).sum(), a)
+    (dE,) = torch.autograd.grad(energy(net, a, x).sum(), a)
     assert torch.allclose(dE, torch.logit(a) - net.field(a, x), atol=1e-12)
 
 
@@ -107,6 +142,7 @@ def test_fixed_point_is_holomorphic_in_beta_cauchy_riemann():
 
     def a(beta: complex) -> torch.Tensor:
         return sigmoid(net.solve(x, y, beta, u0=u0))
+
     d_re = (a(b0 + h) - a(b0 - h)) / (2 * h)
     d_im = (a(b0 + 1j * h) - a(b0 - 1j * h)) / (2 * h)
     # f holomorphic  <=>  ∂f/∂y = i ∂f/∂x
@@ -121,8 +157,10 @@ def test_hep_converges_to_the_reference_on_random_networks(seed, n):
     net, x, y = make(seed)
     u = net.solve(x)
     ref = implicit_gradient(net, x, y, u=u)
-    errs = [relative_error(ep_gradient(net, x, y, method="hep", n=k, r=0.5, u=u), ref,
-                           network_only=net) for k in (2, n, 2 * n)]
+    errs = [
+        relative_error(ep_gradient(net, x, y, method="hep", n=k, r=0.5, u=u), ref, network_only=net)
+        for k in (2, n, 2 * n)
+    ]
     assert errs[1] < errs[0] and errs[2] < max(errs[1], 1e-11)
     assert errs[2] < 1e-7
 
@@ -134,6 +172,7 @@ def test_hep_error_is_geometric_in_n_with_rate_r_to_the_n():
 
     def err(n: int, r: float) -> float:
         return float((dadbeta_hep(net, x, y, u, n, r) - exact).norm() / exact.norm())
+
     ns = np.arange(2, 13)
     e = np.array([err(int(n), 1.0) for n in ns])
     slope, icpt = np.polyfit(ns, np.log(e), 1)
@@ -172,12 +211,16 @@ def test_classic_ep_errors_are_order_beta_and_beta_squared():
 
     def err(beta: float, mode: str) -> float:
         return float((dadbeta_classic(net, x, y, u, beta, mode=mode) - exact).norm())
+
     r1 = err(0.02, "one-sided") / err(0.01, "one-sided")
     r2 = err(0.02, "symmetric") / err(0.01, "symmetric")
     assert 1.8 < r1 < 2.2 and 3.6 < r2 < 4.4, (r1, r2)
     # symmetric classic EP is holomorphic EP with N = 2
-    assert torch.allclose(dadbeta_classic(net, x, y, u, 0.3, mode="symmetric"),
-                          dadbeta_hep(net, x, y, u, 2, 0.3), atol=1e-11)
+    assert torch.allclose(
+        dadbeta_classic(net, x, y, u, 0.3, mode="symmetric"),
+        dadbeta_hep(net, x, y, u, 2, 0.3),
+        atol=1e-11,
+    )
 
 
 # ---------------------------------------------------------------- asymmetry
@@ -186,7 +229,9 @@ def test_asymmetry_bias_vanishes_when_weights_are_tied():
     assert max(weight_angles(net)) < 1e-5
     u = net.solve(x)
     ref = implicit_gradient(net, x, y, u=u)
-    assert relative_error(ep_gradient(net, x, y, method="exact", u=u), ref, network_only=net) < 1e-12
+    assert (
+        relative_error(ep_gradient(net, x, y, method="exact", u=u), ref, network_only=net) < 1e-12
+    )
     net, x, y = make(12, symmetric=False, angle=60.0)
     u = net.solve(x)
     ref = implicit_gradient(net, x, y, u=u)
@@ -215,7 +260,8 @@ def test_homeostatic_loss_is_unbiased_for_a_state_dependent_jacobian():
     a = torch.randn(3, n, generator=g, dtype=F64)
 
     def f(z: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(z @ M.T) - z ** 3 / 3
+        return torch.tanh(z @ M.T) - z**3 / 3
+
     J = torch.vmap(torch.func.jacfwd(lambda z: f(z[None])[0]))(a)
     target = float(asymmetry(J).mean())
     samples = torch.stack([homeostatic_loss(f, a, generator=g) for _ in range(1000)])
@@ -231,8 +277,9 @@ def test_homeostatic_loss_of_the_network_and_zero_when_symmetric():
     net, x, _ = make(13, symmetric=False, angle=50.0)
     u = net.solve(x)
     target = float(asymmetry(network_jacobian(net, u, x)).mean())
-    est = network_homeostatic_loss(net, u, x, n_samples=4000,
-                                   generator=torch.Generator().manual_seed(1)).item()
+    est = network_homeostatic_loss(
+        net, u, x, n_samples=4000, generator=torch.Generator().manual_seed(1)
+    ).item()
     assert abs(est - target) < 0.05 * target
     sym, xs, _ = make(13)
     us = sym.solve(xs)
@@ -268,8 +315,9 @@ def test_symmetry_score_properties(seed, n):
 
 
 # ---------------------------------------------------------------- dtypes, devices
-@pytest.mark.parametrize("dtype,cdtype", [(torch.float32, torch.complex64),
-                                          (torch.float64, torch.complex128)])
+@pytest.mark.parametrize(
+    "dtype,cdtype", [(torch.float32, torch.complex64), (torch.float64, torch.complex128)]
+)
 def test_dtypes_are_respected(dtype, cdtype):
     net, x, y = make(15, dtype=dtype)
     assert complex_dtype(dtype) == cdtype
@@ -282,8 +330,12 @@ def test_dtypes_are_respected(dtype, cdtype):
         assert all(g.dtype == dtype for g in grads)
     ref = implicit_gradient(net, x, y, u=u)
     tol = 1e-3 if dtype == torch.float32 else 1e-8
-    assert relative_error(ep_gradient(net, x, y, method="hep", n=12, r=0.5, u=u), ref,
-                          network_only=net) < tol
+    assert (
+        relative_error(
+            ep_gradient(net, x, y, method="hep", n=12, r=0.5, u=u), ref, network_only=net
+        )
+        < tol
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -318,8 +370,17 @@ def test_mnist_sample_loads_offline():
 def test_training_with_hep_learns_digits():
     d = load_digits_split()
     net = EPNetwork((64, 64, 10), 10, generator=torch.Generator().manual_seed(0), init_scale=2.0)
-    hist = train(net, d, method="hep", epochs=2, n=4, r=0.5, lr=0.01,
-                 generator=torch.Generator().manual_seed(1), track_cosine=True)
+    hist = train(
+        net,
+        d,
+        method="hep",
+        epochs=2,
+        n=4,
+        r=0.5,
+        lr=0.01,
+        generator=torch.Generator().manual_seed(1),
+        track_cosine=True,
+    )
     assert len(hist.test_accuracy) == 3 and len(hist.train_loss) == 2
     assert hist.test_accuracy[-1] > 0.5  # chance is 0.1
     assert min(hist.cosine) > 0.99 and min(hist.symmetry) == pytest.approx(1.0)
@@ -331,8 +392,14 @@ def test_solver_non_convergence_raises():
     net, x, y = make(17)
     with pytest.raises(FixedPointError, match="did not converge"):
         net.solve(x, max_iter=2)
-    big = EPNetwork((5, 7, 6, 4), 3, cost="xent", generator=torch.Generator().manual_seed(0), init_scale=60.0,
-                    dtype=F64)
+    big = EPNetwork(
+        (5, 7, 6, 4),
+        3,
+        cost="xent",
+        generator=torch.Generator().manual_seed(0),
+        init_scale=60.0,
+        dtype=F64,
+    )
     with pytest.raises(FixedPointError):
         big.solve(x, schedule="synchronous", max_iter=300)
 

@@ -1,4 +1,5 @@
 """Tests for companion.frames: PCA frames, the frame-averaging wrapper, the n-body simulator."""
+
 from __future__ import annotations
 
 import warnings
@@ -10,10 +11,23 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from companion import groups
-from companion.frames import (FRAME_GROUPS, DegenerateFrameWarning, FrameAveraging, GNNBackbone,
-                              MLPBackbone, NBodyData, charged_particles, charged_particles_splits,
-                              coulomb_forces, energy, fa_model, pca_frame, sign_patterns, simulate,
-                              spectral_gap)
+from companion.frames import (
+    FRAME_GROUPS,
+    DegenerateFrameWarning,
+    FrameAveraging,
+    GNNBackbone,
+    MLPBackbone,
+    NBodyData,
+    charged_particles,
+    charged_particles_splits,
+    coulomb_forces,
+    energy,
+    fa_model,
+    pca_frame,
+    sign_patterns,
+    simulate,
+    spectral_gap,
+)
 
 F64 = torch.float64
 PROPER = {"SO(3)", "SE(3)"}
@@ -23,13 +37,21 @@ AFFINE = {"E(3)", "SE(3)"}
 def _cloud(seed: int, b: int = 4, n: int = 6, dtype: torch.dtype = F64) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     # anisotropic scales keep the covariance spectrum well separated
-    return torch.randn(b, n, 3, generator=g, dtype=dtype) * torch.tensor([3.0, 1.5, 0.5], dtype=dtype)
+    return torch.randn(b, n, 3, generator=g, dtype=dtype) * torch.tensor(
+        [3.0, 1.5, 0.5], dtype=dtype
+    )
 
 
-def _element(group: str, seed: int, b: int, dtype: torch.dtype = F64) -> tuple[torch.Tensor, torch.Tensor]:
+def _element(
+    group: str, seed: int, b: int, dtype: torch.dtype = F64
+) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     rot = (groups.haar_so3 if group in PROPER else groups.haar_o3)(b, generator=g, dtype=dtype)
-    shift = torch.randn(b, 1, 3, generator=g, dtype=dtype) * 5 if group in AFFINE else torch.zeros(b, 1, 3, dtype=dtype)
+    shift = (
+        torch.randn(b, 1, 3, generator=g, dtype=dtype) * 5
+        if group in AFFINE
+        else torch.zeros(b, 1, 3, dtype=dtype)
+    )
     return rot, shift
 
 
@@ -44,8 +66,11 @@ class RandomBackbone(torch.nn.Module):
         super().__init__()
         torch.manual_seed(seed)
         self.n = n
-        self.net = torch.nn.Sequential(torch.nn.Linear(6 * n, 64), torch.nn.Tanh(),
-                                       torch.nn.Linear(64, 1 + 1 + 3 + 3 * n + 3 * n + 9)).to(dtype)
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(6 * n, 64),
+            torch.nn.Tanh(),
+            torch.nn.Linear(64, 1 + 1 + 3 + 3 * n + 3 * n + 9),
+        ).to(dtype)
 
     def forward(self, x: torch.Tensor, u: torch.Tensor):
         z = self.net(torch.cat([x, u], -1).flatten(1))
@@ -60,15 +85,18 @@ OUT_TYPES = ("scalar", "pseudoscalar", "vector", "vector", "positions", "tensor2
 def _out_reps(rot: torch.Tensor, shift: torch.Tensor):
     """Expected transformation of each output of RandomBackbone under (rot, shift)."""
     det = torch.linalg.det(rot)
-    return (lambda y: y,
-            lambda y: y * det[:, None],
-            lambda y: torch.einsum("bij,bj->bi", rot, y),
-            lambda y: y @ rot.transpose(-1, -2),
-            lambda y: y @ rot.transpose(-1, -2) + shift,
-            lambda y: groups.TENSOR2.act(rot, y))
+    return (
+        lambda y: y,
+        lambda y: y * det[:, None],
+        lambda y: torch.einsum("bij,bj->bi", rot, y),
+        lambda y: y @ rot.transpose(-1, -2),
+        lambda y: y @ rot.transpose(-1, -2) + shift,
+        lambda y: groups.TENSOR2.act(rot, y),
+    )
 
 
 # --------------------------------------------------------------------------- frames
+
 
 @pytest.mark.parametrize("group", FRAME_GROUPS)
 def test_frame_is_orthogonal_with_right_determinant(group):
@@ -121,12 +149,16 @@ def test_frame_is_equivariant_as_a_set(group, seed, n):
     assume(bool((frame.gap > 1e-3).all()))
     rot, shift = _element(group, seed + 1, 3)
     moved = pca_frame(_move(x, rot, shift), group, degenerate="ignore")
-    expected = rot[:, None] @ frame.rotations                               # g F(X)
+    expected = rot[:, None] @ frame.rotations  # g F(X)
     d = torch.cdist(moved.rotations.reshape(3, -1, 9), expected.reshape(3, -1, 9))
     # a bijection between the two sets: every element has a partner at distance ~0
     assert d.min(dim=2).values.max() < 1e-8 and d.min(dim=1).values.max() < 1e-8
-    assert torch.allclose(moved.translation, (frame.translation[:, None] @ rot.transpose(-1, -2))[:, 0]
-                          + (shift[:, 0] if group in AFFINE else 0), atol=1e-9)
+    assert torch.allclose(
+        moved.translation,
+        (frame.translation[:, None] @ rot.transpose(-1, -2))[:, 0]
+        + (shift[:, 0] if group in AFFINE else 0),
+        atol=1e-9,
+    )
 
 
 def test_sign_patterns():
@@ -140,7 +172,7 @@ def test_mask_equals_frame_of_the_kept_points():
     mask = torch.ones(2, 8, dtype=torch.bool)
     mask[:, 5:] = False
     x_junk = x.clone()
-    x_junk[:, 5:] = 1e3                                                     # masked points move far away
+    x_junk[:, 5:] = 1e3  # masked points move far away
     a = pca_frame(x_junk, "E(3)", mask=mask)
     b = pca_frame(x[:, :5], "E(3)")
     assert torch.allclose(a.rotations, b.rotations, atol=1e-10)
@@ -149,13 +181,15 @@ def test_mask_equals_frame_of_the_kept_points():
 
 # --------------------------------------------------------------------------- degenerate policy
 
+
 def _cube() -> torch.Tensor:
-    return torch.tensor([[i, j, k] for i in (-1.0, 1.0) for j in (-1.0, 1.0) for k in (-1.0, 1.0)],
-                        dtype=F64)[None]
+    return torch.tensor(
+        [[i, j, k] for i in (-1.0, 1.0) for j in (-1.0, 1.0) for k in (-1.0, 1.0)], dtype=F64
+    )[None]
 
 
 def test_degenerate_spectrum_warns_by_default():
-    x = torch.cat([_cube(), _cloud(5, b=1, n=8)])                          # isotropic + generic
+    x = torch.cat([_cube(), _cloud(5, b=1, n=8)])  # isotropic + generic
     with pytest.warns(DegenerateFrameWarning, match="1 of 2"):
         frame = pca_frame(x, "E(3)")
     assert frame.degenerate.tolist() == [True, False]
@@ -175,23 +209,28 @@ def test_gap_threshold_separates_near_degenerate_inputs():
     # a cloud with prescribed covariance spectrum (1, 1 + eps, 3): gap = eps / 3
     base = torch.cat([torch.eye(3, dtype=F64), -torch.eye(3, dtype=F64)])  # covariance I / 3
     for eps, flagged in ((1e-6, True), (1e-2, False)):
-        x = (base * torch.tensor([1.0, (1 + eps) ** 0.5, 3 ** 0.5], dtype=F64))[None]
+        x = (base * torch.tensor([1.0, (1 + eps) ** 0.5, 3**0.5], dtype=F64))[None]
         frame = pca_frame(x, "E(3)", degenerate="ignore", gap_tol=1e-4)
         assert torch.allclose(frame.gap, torch.tensor([eps / 3], dtype=F64), rtol=1e-6)
         assert bool(frame.degenerate[0]) is flagged
     # collinear points: two zero eigenvalues
-    line = torch.linspace(-1, 1, 5, dtype=F64)[None, :, None] * torch.tensor([1.0, 2.0, 3.0], dtype=F64)
+    line = torch.linspace(-1, 1, 5, dtype=F64)[None, :, None] * torch.tensor(
+        [1.0, 2.0, 3.0], dtype=F64
+    )
     assert bool(pca_frame(line, "E(3)", degenerate="ignore").degenerate[0])
     assert float(spectral_gap(torch.zeros(3, dtype=F64))) == 0.0
 
 
 # --------------------------------------------------------------------------- the wrapper
 
+
 @settings(max_examples=30, deadline=None)
 @given(group=st.sampled_from(FRAME_GROUPS), seed=st.integers(0, 10_000), n=st.integers(3, 7))
 def test_fa_is_exactly_invariant_and_equivariant_float64(group, seed, n):
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(3, n, 3, generator=gen, dtype=F64) + torch.randn(3, 1, 3, generator=gen, dtype=F64)
+    x = torch.randn(3, n, 3, generator=gen, dtype=F64) + torch.randn(
+        3, 1, 3, generator=gen, dtype=F64
+    )
     u = torch.randn(3, n, 3, generator=gen, dtype=F64)
     assume(bool((pca_frame(x, group, degenerate="ignore").gap > 1e-3).all()))
     fa = FrameAveraging(RandomBackbone(n, seed), group=group, output=OUT_TYPES, inputs=("vector",))
@@ -212,8 +251,12 @@ def test_fa_float32_error_below_1e5_while_plain_backbone_is_not_equivariant(grou
     fa = FrameAveraging(backbone, group=group, output=OUT_TYPES, inputs=("vector",))
     rot, shift = _element(group, 9, 64, dtype=torch.float32)
     with torch.no_grad():
-        outs = [fa(x, u), fa(_move(x, rot, shift), u @ rot.transpose(-1, -2)),
-                backbone(x, u), backbone(_move(x, rot, shift), u @ rot.transpose(-1, -2))]
+        outs = [
+            fa(x, u),
+            fa(_move(x, rot, shift), u @ rot.transpose(-1, -2)),
+            backbone(x, u),
+            backbone(_move(x, rot, shift), u @ rot.transpose(-1, -2)),
+        ]
     for i, act in enumerate(_out_reps(rot, shift)):
         fa_err = ((outs[1][i] - act(outs[0][i])).norm() / act(outs[0][i]).norm()).item()
         plain_err = ((outs[3][i] - act(outs[2][i])).norm() / act(outs[2][i]).norm()).item()
@@ -228,7 +271,7 @@ def test_proper_frames_are_not_reflection_equivariant(group):
     u = torch.randn(16, 5, 3, generator=torch.Generator().manual_seed(12), dtype=F64)
     mirror = torch.diag(torch.tensor([-1.0, 1.0, 1.0], dtype=F64))
     with torch.no_grad():
-        y0, y1 = fa(x, u)[2], fa(x @ mirror, u @ mirror)[2]                  # global vector output
+        y0, y1 = fa(x, u)[2], fa(x @ mirror, u @ mirror)[2]  # global vector output
     assert ((y1 - y0 @ mirror).norm() / y0.norm()) > 1e-2
 
 
@@ -237,7 +280,7 @@ def test_fa_keeps_an_equivariant_function_unchanged():
     x = _cloud(13, b=5, n=6)
     v = torch.randn(5, 6, 3, generator=torch.Generator().manual_seed(14), dtype=F64)
 
-    def physics(p, w):            # E(3)-equivariant: positions plus velocities plus a central pull
+    def physics(p, w):  # E(3)-equivariant: positions plus velocities plus a central pull
         return p + w - 0.1 * (p - p.mean(1, keepdim=True))
 
     fa = FrameAveraging(physics, group="E(3)", output="positions", inputs=("vector",))
@@ -269,7 +312,9 @@ def test_max_batch_splits_the_call_without_changing_the_result():
         return backbone(p, w)
 
     whole = FrameAveraging(counted, group="E(3)", output=OUT_TYPES, inputs=("vector",))
-    split = FrameAveraging(counted, group="E(3)", output=OUT_TYPES, inputs=("vector",), max_batch=16)
+    split = FrameAveraging(
+        counted, group="E(3)", output=OUT_TYPES, inputs=("vector",), max_batch=16
+    )
     with torch.no_grad():
         for a, b in zip(whole(x, u), split(x, u)):
             assert torch.allclose(a, b, atol=1e-12)
@@ -285,15 +330,18 @@ def test_fa_keeps_permutation_equivariance_of_the_backbone():
     fa = fa_model(GNNBackbone(16, 2))
     perm = torch.tensor([2, 4, 0, 1, 3])
     with torch.no_grad():
-        assert torch.allclose(fa(x[:, perm], v[:, perm], q[:, perm]), fa(x, v, q)[:, perm], atol=1e-5)
+        assert torch.allclose(
+            fa(x[:, perm], v[:, perm], q[:, perm]), fa(x, v, q)[:, perm], atol=1e-5
+        )
 
 
 def test_gradient_of_an_fa_energy_is_an_equivariant_force_field():
     """Forces -dE/dx of an invariant FA energy rotate with the input (autograd through eigh)."""
     x = _cloud(31, b=4, n=6)
     torch.manual_seed(2)
-    energy_net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(18, 32), torch.nn.Tanh(),
-                                     torch.nn.Linear(32, 1)).double()
+    energy_net = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(18, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1)
+    ).double()
     fa = FrameAveraging(energy_net, group="E(3)", output="scalar")
     rot, shift = _element("E(3)", 32, 4)
 
@@ -305,7 +353,9 @@ def test_gradient_of_an_fa_energy_is_an_equivariant_force_field():
     f0, f1 = forces(x), forces(_move(x, rot, shift))
     assert torch.isfinite(f0).all()
     assert torch.allclose(f1, f0 @ rot.transpose(-1, -2), atol=1e-8)
-    assert torch.allclose(f0.sum(1), torch.zeros(4, 3, dtype=F64), atol=1e-8)   # translation invariance
+    assert torch.allclose(
+        f0.sum(1), torch.zeros(4, 3, dtype=F64), atol=1e-8
+    )  # translation invariance
 
 
 def test_weights_shape_only_the_frame():
@@ -318,6 +368,7 @@ def test_weights_shape_only_the_frame():
 
 
 # --------------------------------------------------------------------------- n-body simulator
+
 
 def _state(seed: int, b: int = 8):
     g = torch.Generator().manual_seed(seed)
@@ -334,12 +385,12 @@ def test_forces_are_minus_the_gradient_of_the_potential():
     (grad,) = torch.autograd.grad(potential, x)
     f = coulomb_forces(x.detach(), q, max_force=float("inf"))
     assert torch.allclose(f, -grad, atol=1e-10)
-    assert torch.allclose(f.sum(1), torch.zeros(8, 3, dtype=F64), atol=1e-10)   # Newton's third law
+    assert torch.allclose(f.sum(1), torch.zeros(8, 3, dtype=F64), atol=1e-10)  # Newton's third law
 
 
 def test_force_clamp_keeps_newtons_third_law():
     x, _, q = _state(21)
-    x[:, 1] = x[:, 0] + 1e-3                                                 # a very close pair
+    x[:, 1] = x[:, 0] + 1e-3  # a very close pair
     f = coulomb_forces(x, q, max_force=5.0)
     assert torch.allclose(f.sum(1), torch.zeros(8, 3, dtype=F64), atol=1e-9)
     assert f.norm(dim=-1).max() <= 5.0 * 4 + 1e-9
@@ -390,6 +441,7 @@ def test_dataset_is_seeded_and_shaped():
 
 # --------------------------------------------------------------------------- backbones
 
+
 def test_backbones_shapes_symmetries_and_fa_versions():
     x, v, q = (t.float() for t in _state(23, b=6))
     torch.manual_seed(0)
@@ -407,7 +459,9 @@ def test_backbones_shapes_symmetries_and_fa_versions():
     gnn = GNNBackbone(16, 2)
     perm = torch.tensor([3, 0, 4, 1, 2])
     with torch.no_grad():
-        assert torch.allclose(gnn(x[:, perm], v[:, perm], q[:, perm]), gnn(x, v, q)[:, perm], atol=1e-5)
+        assert torch.allclose(
+            gnn(x[:, perm], v[:, perm], q[:, perm]), gnn(x, v, q)[:, perm], atol=1e-5
+        )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -421,6 +475,7 @@ def test_fa_on_cuda_matches_cpu():
 
 
 # --------------------------------------------------------------------------- bad inputs
+
 
 def test_bad_point_clouds_raise():
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):

@@ -1,4 +1,5 @@
 """Tests of companion.gaunt: Gaunt coefficients, SH <-> 2D Fourier, the Gaunt product and its layer."""
+
 from __future__ import annotations
 
 import math
@@ -9,9 +10,21 @@ from e3nn import o3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.gaunt import (GauntLayer, allowed_paths, fourier_to_sh, gaunt_from_wigner, gaunt_product,
-                             gaunt_product_dense, gaunt_product_e3nn, gaunt_product_grid, gaunt_quadrature,
-                             real_spherical_harmonics, sh_to_fourier, sh_to_fourier_matrix, wigner_3j_000)
+from companion.gaunt import (
+    GauntLayer,
+    allowed_paths,
+    fourier_to_sh,
+    gaunt_from_wigner,
+    gaunt_product,
+    gaunt_product_dense,
+    gaunt_product_e3nn,
+    gaunt_product_grid,
+    gaunt_quadrature,
+    real_spherical_harmonics,
+    sh_to_fourier,
+    sh_to_fourier_matrix,
+    wigner_3j_000,
+)
 from companion.gaunt.bench import compare, loglog_slope, markdown_table
 
 F64 = torch.float64
@@ -32,6 +45,7 @@ def _wigner_d(L, R):
 
 
 # ----------------------------------------------------------------------------- coefficients
+
 
 def test_gaunt_two_ways_agree_l_le_4():
     for l1 in range(5):
@@ -62,6 +76,7 @@ def test_cross_product_path_missing():
 
 # ----------------------------------------------------------------------------- spherical harmonics / Fourier
 
+
 def test_sh_matches_e3nn_up_to_12():
     n = _rand(30, 3)
     n = n / n.norm(dim=-1, keepdim=True)
@@ -74,8 +89,11 @@ def test_sh_equivariant_beyond_e3nn(l):
     n = _rand(10, 3, seed=1)
     n = n / n.norm(dim=-1, keepdim=True)
     R = _rotation(2)
-    D = _wigner_d(l, R)[l * l:, l * l:]
-    Y, YR = real_spherical_harmonics(l, n)[:, l * l:], real_spherical_harmonics(l, n @ R.T)[:, l * l:]
+    D = _wigner_d(l, R)[l * l :, l * l :]
+    Y, YR = (
+        real_spherical_harmonics(l, n)[:, l * l :],
+        real_spherical_harmonics(l, n @ R.T)[:, l * l :],
+    )
     assert (YR - Y @ D.T).abs().max() < 1e-11
 
 
@@ -99,14 +117,24 @@ def test_fourier_reproduces_sh_values():
     E = torch.exp(1j * (u[:, None, None] * th + u[None, :, None] * ph))
     vals = torch.einsum("kuv,uvp->pk", sh_to_fourier_matrix(L), E)
     from companion.gaunt import sh_on_torus
-    assert (vals.real - sh_on_torus(L, th, ph)).abs().max() < 1e-12 and vals.imag.abs().max() < 1e-12
+
+    assert (
+        vals.real - sh_on_torus(L, th, ph)
+    ).abs().max() < 1e-12 and vals.imag.abs().max() < 1e-12
 
 
 # ----------------------------------------------------------------------------- the product
 
+
 @settings(max_examples=20, deadline=None)
-@given(L1=st.integers(0, 4), L2=st.integers(0, 4), cut=st.integers(0, 8), method=st.sampled_from(["fft", "dense"]),
-       batch=st.lists(st.integers(1, 3), min_size=0, max_size=2), seed=st.integers(0, 2**16))
+@given(
+    L1=st.integers(0, 4),
+    L2=st.integers(0, 4),
+    cut=st.integers(0, 8),
+    method=st.sampled_from(["fft", "dense"]),
+    batch=st.lists(st.integers(1, 3), min_size=0, max_size=2),
+    seed=st.integers(0, 2**16),
+)
 def test_product_equals_references(L1, L2, cut, method, batch, seed):
     L_out = min(cut, L1 + L2)
     x1 = _rand(*batch, 2, (L1 + 1) ** 2, seed=seed)
@@ -135,7 +163,9 @@ def test_product_float32_close_to_float64():
 def test_empty_batch_and_unbatched(method):
     assert gaunt_product(torch.zeros(0, 4), torch.zeros(0, 9), method=method).shape == (0, 16)
     x1, x2 = _rand(9, seed=20), _rand(4, seed=21)
-    assert (gaunt_product(x1, x2, 2, method=method) - gaunt_product_dense(x1, x2, 2)).abs().max() < 1e-12
+    assert (
+        gaunt_product(x1, x2, 2, method=method) - gaunt_product_dense(x1, x2, 2)
+    ).abs().max() < 1e-12
 
 
 def test_half_precision_kept():
@@ -157,6 +187,7 @@ def test_product_is_pointwise_product_on_sphere():
 
 def test_dense_route_uses_half_of_an_even_grid():
     from companion.gaunt import dense_sizes
+
     for L1, L2, L_out in [(0, 0, 0), (1, 1, 2), (3, 2, 1), (4, 0, 4)]:
         Nu, Nv = dense_sizes(L1, L2, L_out)
         assert Nv % 2 == 0 and Nu == 2 * (L1 + L2) + 1 and Nv >= L1 + L2 + L_out + 1
@@ -189,8 +220,10 @@ def test_gradients_match_reference():
         g = torch.autograd.grad((gaunt_product(x1, x2, 4, method=method) * w).sum(), (x1, x2))
         r = torch.autograd.grad((gaunt_product_e3nn(x1, x2, 4) * w).sum(), (x1, x2))
         assert all((a - b).abs().max() < 1e-10 for a, b in zip(g, r))
-    assert torch.autograd.gradcheck(lambda a, b: gaunt_product(a, b, 3, method="fft"),
-                                    (x1[:1].detach().requires_grad_(), x2[:1].detach().requires_grad_()))
+    assert torch.autograd.gradcheck(
+        lambda a, b: gaunt_product(a, b, 3, method="fft"),
+        (x1[:1].detach().requires_grad_(), x2[:1].detach().requires_grad_()),
+    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -198,10 +231,14 @@ def test_cuda_matches_cpu():
     x1, x2 = _rand(4, 25, seed=15), _rand(4, 25, seed=16)
     for method in ("fft", "dense"):
         y = gaunt_product(x1.cuda(), x2.cuda(), 8, method=method)
-        assert y.device.type == "cuda" and (y.cpu() - gaunt_product_dense(x1, x2, 8)).abs().max() < 1e-10
+        assert (
+            y.device.type == "cuda"
+            and (y.cpu() - gaunt_product_dense(x1, x2, 8)).abs().max() < 1e-10
+        )
 
 
 # ----------------------------------------------------------------------------- layer, benchmark helpers
+
 
 def test_layer_equivariant_and_trainable():
     layer = GauntLayer(2, 3, 2, 3, generator=torch.Generator().manual_seed(0)).double()
@@ -221,6 +258,7 @@ def test_bench_helpers():
 
 
 # ----------------------------------------------------------------------------- bad inputs
+
 
 def test_bad_inputs():
     x = torch.zeros(2, 9)

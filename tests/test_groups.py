@@ -1,4 +1,5 @@
 """Tests of companion.groups: Haar sampling, representations, equivariance error."""
+
 import math
 
 import numpy as np
@@ -11,8 +12,14 @@ from hypothesis import strategies as st
 from companion import groups as G
 
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
-REPS = [G.SCALAR, G.PSEUDOSCALAR, G.VECTOR, G.TENSOR2, G.direct_sum(G.VECTOR, G.TENSOR2, G.SCALAR),
-        G.irreps("2x0e + 1o + 2e")]
+REPS = [
+    G.SCALAR,
+    G.PSEUDOSCALAR,
+    G.VECTOR,
+    G.TENSOR2,
+    G.direct_sum(G.VECTOR, G.TENSOR2, G.SCALAR),
+    G.irreps("2x0e + 1o + 2e"),
+]
 
 
 def gen(seed):
@@ -25,7 +32,9 @@ def gen(seed):
 def test_samples_are_orthogonal_with_right_determinant(group, d, seed):
     g = G.sample(group, 64, generator=gen(seed), dtype=torch.float64)
     assert g.shape == (64, d, d)
-    torch.testing.assert_close(g @ g.transpose(1, 2), torch.eye(d, dtype=torch.float64).expand(64, d, d))
+    torch.testing.assert_close(
+        g @ g.transpose(1, 2), torch.eye(d, dtype=torch.float64).expand(64, d, d)
+    )
     det = torch.linalg.det(g)
     if group == "O(3)":
         torch.testing.assert_close(det.abs(), torch.ones(64, dtype=torch.float64))
@@ -86,7 +95,7 @@ def test_haar_so3_agrees_with_e3nn_in_law():
     for r in (ours, theirs):
         tr = r.diagonal(dim1=1, dim2=2).sum(-1)
         assert abs(float(tr.mean())) < 0.03
-        assert abs(float((tr ** 2).mean()) - 1) < 0.05
+        assert abs(float((tr**2).mean()) - 1) < 0.05
 
 
 @pytest.mark.parametrize("rho", REPS, ids=lambda r: r.name)
@@ -111,7 +120,9 @@ def test_permutation_matrix_reorders_points():
     perm = G.random_permutation(4, 6, generator=gen(0))
     x = torch.randn(4, 6, 3, generator=gen(1))
     p = G.permutation_matrix(perm)
-    torch.testing.assert_close(G.PERMUTATION.act(p, x), torch.stack([x[b, perm[b]] for b in range(4)]))
+    torch.testing.assert_close(
+        G.PERMUTATION.act(p, x), torch.stack([x[b, perm[b]] for b in range(4)])
+    )
     torch.testing.assert_close(G.inverse(p) @ p, torch.eye(6).expand(4, 6, 6))
 
 
@@ -125,6 +136,7 @@ def test_rotation_2d_composes_angles():
 def test_equivariance_error_zero_for_equivariant_maps(seed):
     x = torch.randn(32, 7, 3, generator=gen(seed), dtype=torch.float64)
     g = G.haar_o3(32, generator=gen(seed + 1), dtype=torch.float64)
+
     # Vector-valued, tensor-valued and invariant maps of a point cloud.
     def vec(x):
         return (x.norm(dim=-1, keepdim=True) * x).sum(1)
@@ -149,9 +161,10 @@ def test_equivariance_error_positive_for_broken_maps(seed):
     g = G.haar_so3(32, generator=gen(seed + 1), dtype=torch.float64)
 
     def broken(x):
-        return (x ** 3).sum(1)  # coordinate-wise cube depends on the axes
+        return (x**3).sum(1)  # coordinate-wise cube depends on the axes
 
     assert G.equivariance_error(broken, x, g, G.VECTOR, G.VECTOR) > 1e-2
+
     # A pseudovector (cross product) is equivariant under rotations but not as a plain vector under O(3).
     def cross(x):
         return torch.cross(x[:, 0], x[:, 1], dim=-1)
@@ -159,7 +172,9 @@ def test_equivariance_error_positive_for_broken_maps(seed):
     assert G.equivariance_error(cross, x, g, G.VECTOR, G.VECTOR) < 1e-12
     flip = -torch.eye(3, dtype=torch.float64)
     assert G.equivariance_error(cross, x, flip, G.VECTOR, G.VECTOR) > 1.0
-    pseudovector = G.Representation("pseudovector", lambda g: torch.linalg.det(g)[..., None, None] * g)
+    pseudovector = G.Representation(
+        "pseudovector", lambda g: torch.linalg.det(g)[..., None, None] * g
+    )
     assert G.equivariance_error(cross, x, flip, G.VECTOR, pseudovector) < 1e-12
 
 
@@ -170,6 +185,7 @@ def test_single_group_element_broadcasts():
 
 
 # ----------------------------------------------------------------- bad input
+
 
 def test_bad_group_elements_are_rejected():
     x = torch.randn(4, 5, 3)
@@ -185,7 +201,9 @@ def test_bad_group_elements_are_rejected():
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
         G.equivariance_error(f, x.numpy(), torch.eye(3), G.VECTOR, G.VECTOR)
     with pytest.raises(TypeError, match="x must have a floating dtype"):
-        G.equivariance_error(f, torch.ones(4, 5, 3, dtype=torch.long), torch.eye(3), G.VECTOR, G.VECTOR)
+        G.equivariance_error(
+            f, torch.ones(4, 5, 3, dtype=torch.long), torch.eye(3), G.VECTOR, G.VECTOR
+        )
     with pytest.raises(ValueError, match="dimension"):
         G.equivariance_error(f, torch.randn(4, 5, 2), torch.eye(3), G.VECTOR, G.VECTOR)
     with pytest.raises(TypeError, match="rho_in must be"):

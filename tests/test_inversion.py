@@ -1,5 +1,6 @@
 """Tests of companion.inversion: renderer, shipped weights, inversion, alignment,
 detector, blending, baseline and metrics."""
+
 from __future__ import annotations
 
 import math
@@ -11,11 +12,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.metrics import structural_similarity
 
-from companion.inversion import (DETECTORS, OOD_KINDS, InvertibilityDetector,
-                                 attribute_direction, baseline_mask, blend, detector_loss,
-                                 error_map, fingerprint, flow_smoothness, invert, load_detector,
-                                 load_encoder, load_fingerprint, load_generator, mask_iou,
-                                 region_psnr, region_ssim, render_faces, train_detector, warp)
+from companion.inversion import (
+    DETECTORS,
+    OOD_KINDS,
+    InvertibilityDetector,
+    attribute_direction,
+    baseline_mask,
+    blend,
+    detector_loss,
+    error_map,
+    fingerprint,
+    flow_smoothness,
+    invert,
+    load_detector,
+    load_encoder,
+    load_fingerprint,
+    load_generator,
+    mask_iou,
+    region_psnr,
+    region_ssim,
+    render_faces,
+    train_detector,
+    warp,
+)
 from companion.inversion.generator import WEIGHTS_DIR
 
 
@@ -30,6 +49,7 @@ def ood_batch():
 
 
 # ---------------------------------------------------------------- renderer
+
 
 def test_renderer_is_deterministic_by_seed():
     a = render_faces(5, seed=3, ood="random")
@@ -62,18 +82,25 @@ def test_in_domain_faces_have_empty_masks_and_valid_range():
     assert render_faces(2, seed=0, size=64).images.shape == (2, 3, 64, 64)
 
 
-@pytest.mark.parametrize("kwargs, err", [
-    (dict(n=0, seed=0), ValueError), (dict(n=2.0, seed=0), TypeError),
-    (dict(n=2, seed=-1), ValueError), (dict(n=2, seed=0, size=48), ValueError),
-    (dict(n=2, seed=0, ood="sunhat"), ValueError), (dict(n=2, seed=0, ood=["cape"]), ValueError),
-    (dict(n=2, seed=0, ood="random", ood_prob=1.5), ValueError),
-])
+@pytest.mark.parametrize(
+    "kwargs, err",
+    [
+        (dict(n=0, seed=0), ValueError),
+        (dict(n=2.0, seed=0), TypeError),
+        (dict(n=2, seed=-1), ValueError),
+        (dict(n=2, seed=0, size=48), ValueError),
+        (dict(n=2, seed=0, ood="sunhat"), ValueError),
+        (dict(n=2, seed=0, ood=["cape"]), ValueError),
+        (dict(n=2, seed=0, ood="random", ood_prob=1.5), ValueError),
+    ],
+)
 def test_renderer_bad_arguments(kwargs, err):
     with pytest.raises(err):
         render_faces(**kwargs)
 
 
 # ---------------------------------------------------------------- shipped weights
+
 
 def test_shipped_weights_load_and_reproduce_fingerprint(gen):
     record = load_fingerprint()
@@ -122,6 +149,7 @@ def test_missing_or_corrupted_weight_file(tmp_path):
 
 # ---------------------------------------------------------------- inversion
 
+
 def test_inversion_lowers_reconstruction_error(gen):
     x = render_faces(8, seed=21).clean
     res = invert(gen, x, steps=30, lr=0.05)
@@ -169,6 +197,7 @@ def test_attribute_direction_recovers_a_planted_slope():
 
 # ---------------------------------------------------------------- alignment
 
+
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**16), c=st.integers(1, 4))
 def test_warp_with_zero_flow_is_identity(seed, c):
@@ -210,6 +239,7 @@ def test_aligning_an_image_with_itself_gives_zero_flow(ood_batch):
 
 
 # ---------------------------------------------------------------- detector and blending
+
 
 def test_detector_output_range_and_shape(ood_batch):
     net = InvertibilityDetector(iterations=3)
@@ -264,13 +294,16 @@ def test_detector_bad_inputs(ood_batch):
 
 # ---------------------------------------------------------------- baseline
 
+
 def test_baseline_mask_thresholds_the_error_map():
     x = torch.zeros(1, 3, 4, 4)
     y = torch.zeros(1, 3, 4, 4)
     y[0, :, 1, 2] = 0.5
     y[0, 0, 3, 3] = 0.3  # channel mean 0.1
     e = error_map(x, y)
-    assert torch.isclose(e[0, 0, 1, 2], torch.tensor(0.5)) and torch.isclose(e[0, 0, 3, 3], torch.tensor(0.1))
+    assert torch.isclose(e[0, 0, 1, 2], torch.tensor(0.5)) and torch.isclose(
+        e[0, 0, 3, 3], torch.tensor(0.1)
+    )
     m = baseline_mask(x, y, 0.2)
     assert m.sum() == 1 and m[0, 0, 1, 2] == 1
     # a 3x3 box filter spreads the 0.5 over its neighbourhood (interior: 9 pixels)
@@ -283,11 +316,12 @@ def test_baseline_mask_thresholds_the_error_map():
 
 # ---------------------------------------------------------------- metrics
 
+
 def test_mask_iou_hand_computed():
     p = torch.zeros(2, 1, 2, 2)
     t = torch.zeros(2, 1, 2, 2)
-    p[0, 0, 0, :] = 1          # 2 pixels
-    t[0, 0, :, 0] = 1          # 2 pixels, 1 shared -> 1 / 3
+    p[0, 0, 0, :] = 1  # 2 pixels
+    t[0, 0, :, 0] = 1  # 2 pixels, 1 shared -> 1 / 3
     assert torch.allclose(mask_iou(p, t), torch.tensor([1 / 3, 1.0], dtype=torch.float64))
     with pytest.raises(ValueError, match="binary"):
         mask_iou(p * 0.5, t)
@@ -296,10 +330,10 @@ def test_mask_iou_hand_computed():
 def test_region_psnr_hand_computed():
     x = torch.zeros(1, 3, 2, 2)
     y = x.clone()
-    y[0, :, 0, 0] = 0.1        # only the OOD pixel is wrong, by 0.1
+    y[0, :, 0, 0] = 0.1  # only the OOD pixel is wrong, by 0.1
     mask = torch.zeros(1, 1, 2, 2)
     mask[0, 0, 0, 0] = 1
-    assert math.isclose(region_psnr(x, y, mask, "out"), 20.0, rel_tol=1e-6)   # MSE 0.01
+    assert math.isclose(region_psnr(x, y, mask, "out"), 20.0, rel_tol=1e-6)  # MSE 0.01
     assert math.isclose(region_psnr(x, y, mask, "whole"), 10 * math.log10(400), rel_tol=1e-6)
     assert region_psnr(x, y, mask, "in") == math.inf
     assert math.isnan(region_psnr(x, y, torch.zeros_like(mask), "out"))
@@ -313,13 +347,22 @@ def test_region_ssim_is_the_skimage_map_averaged_over_the_region():
     y = (x + 0.1 * torch.rand(2, 3, 16, 16, generator=g)).clamp(0, 1)
     mask = torch.zeros(2, 1, 16, 16)
     mask[0, 0, 2:6, 3:9] = 1
-    maps = [structural_similarity(x[i].permute(1, 2, 0).double().numpy(),
-                                  y[i].permute(1, 2, 0).double().numpy(), data_range=1.0,
-                                  channel_axis=-1, win_size=7, full=True)[1].mean(-1)
-            for i in range(2)]
+    maps = [
+        structural_similarity(
+            x[i].permute(1, 2, 0).double().numpy(),
+            y[i].permute(1, 2, 0).double().numpy(),
+            data_range=1.0,
+            channel_axis=-1,
+            win_size=7,
+            full=True,
+        )[1].mean(-1)
+        for i in range(2)
+    ]
     assert math.isclose(region_ssim(x, y, mask, "whole"), np.mean(maps), rel_tol=1e-9)
     assert math.isclose(region_ssim(x, y, mask, "out"), maps[0][2:6, 3:9].mean(), rel_tol=1e-9)
     n_out = 24
-    whole = (region_ssim(x, y, mask, "in") * (512 - n_out) + region_ssim(x, y, mask, "out") * n_out) / 512
+    whole = (
+        region_ssim(x, y, mask, "in") * (512 - n_out) + region_ssim(x, y, mask, "out") * n_out
+    ) / 512
     assert math.isclose(whole, np.mean(maps), rel_tol=1e-9)
     assert region_ssim(x, x, mask, "whole") == pytest.approx(1.0)

@@ -1,4 +1,5 @@
 """Tests for companion.lie: decompositions, the ξ chart, Haar measures, affine group convolutions, data."""
+
 from __future__ import annotations
 
 import gzip
@@ -17,8 +18,8 @@ from companion.lie import haar as H
 from companion.lie import layers as L
 
 F64 = torch.float64
-U = torch.tensor([[1.3, 0.4], [0.1, 0.9]], dtype=F64)      # a fixed GL+(2) element
-ROT90 = torch.tensor([[0.0, -1.0], [1.0, 0.0]])             # maps the pixel grid to itself
+U = torch.tensor([[1.3, 0.4], [0.1, 0.9]], dtype=F64)  # a fixed GL+(2) element
+ROT90 = torch.tensor([[0.0, -1.0], [1.0, 0.0]])  # maps the pixel grid to itself
 
 
 def random_gl_plus(n: int, seed: int, dtype=F64) -> torch.Tensor:
@@ -29,6 +30,7 @@ def random_gl_plus(n: int, seed: int, dtype=F64) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- decompositions
+
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10_000))
@@ -46,7 +48,7 @@ def test_polar_agrees_with_svd():
     g = random_gl_plus(50, 1)
     u, sv, vh = torch.linalg.svd(g)
     _, r = G.polar(g)
-    assert torch.allclose(r, u @ vh, atol=1e-10)          # the orthogonal polar factor is U Vᵀ
+    assert torch.allclose(r, u @ vh, atol=1e-10)  # the orthogonal polar factor is U Vᵀ
 
 
 def test_eigh_sym_matches_lapack():
@@ -65,7 +67,7 @@ def test_xi_is_a_chart(seed):
     a = torch.randn(64, 2, 2, generator=torch.Generator().manual_seed(seed), dtype=F64)
     a = a.clone()
     skew = 0.5 * (a[:, 1, 0] - a[:, 0, 1])
-    keep = skew.abs() < math.pi - 1e-3                    # log R is defined up to 2π
+    keep = skew.abs() < math.pi - 1e-3  # log R is defined up to 2π
     assert torch.allclose(G.xi_inv(G.xi(a[keep])), a[keep], atol=1e-9)
 
 
@@ -82,12 +84,12 @@ def test_exp_is_not_surjective_on_sl2_but_xi_is():
     v = 3.0 * torch.randn(20_000, 3, generator=gen, dtype=F64)
     x = G.from_coords(v, "SL(2)")
     tr = torch.linalg.matrix_exp(x).diagonal(dim1=-2, dim2=-1).sum(-1)
-    assert tr.min() > -2                                   # tr exp X ≥ −2 on sl(2)
+    assert tr.min() > -2  # tr exp X ≥ −2 on sl(2)
     g = torch.diag(torch.tensor([-2.0, -0.5], dtype=F64))  # trace −2.5: not exp of anything
     a = G.xi_inv(g)
     assert torch.isfinite(a).all()
     c = G.to_coords(a, "SL(2)")
-    assert abs(abs(c[2].item()) - math.sqrt(2) * math.pi) < 1e-12     # R = −I: rotation by π
+    assert abs(abs(c[2].item()) - math.sqrt(2) * math.pi) < 1e-12  # R = −I: rotation by π
     assert torch.allclose(G.xi(a), g, atol=1e-12)
 
 
@@ -101,6 +103,7 @@ def test_algebra_basis_is_orthonormal_and_coords_round_trip():
 
 
 # ----------------------------------------------------------------------------- samplers
+
 
 @pytest.mark.parametrize("group", ["GL+(2)", "SL(2)"])
 @pytest.mark.parametrize("rot", ["uniform", "equidistant"])
@@ -124,6 +127,7 @@ def test_equidistant_angles_have_no_duplicate():
 
 
 # ----------------------------------------------------------------------------- Haar measure
+
 
 def _phi_entries(g):
     a = torch.tensor([[1.0, 0.5], [-0.3, 1.2]], dtype=F64)
@@ -163,33 +167,44 @@ def test_haar_densities_match_autograd_jacobians():
 def test_haar_left_invariance_monte_carlo(coords):
     kw = dict(coords=coords, n_samples=100_000)
     a, _ = H.haar_integral(_phi_entries, generator=torch.Generator().manual_seed(0), **kw)
-    b, _ = H.haar_integral(lambda g: _phi_entries(U @ g), generator=torch.Generator().manual_seed(1), **kw)
+    b, _ = H.haar_integral(
+        lambda g: _phi_entries(U @ g), generator=torch.Generator().manual_seed(1), **kw
+    )
     assert abs(a - b) / abs(a) < 0.03, (coords, a, b)
 
 
 def test_haar_right_invariance_and_common_normalisation():
-    res = [H.haar_integral(_phi_entries, coords=c, n_samples=100_000,
-                           generator=torch.Generator().manual_seed(2)) for c in ("entries", "polar", "log")]
-    for (a, sa), (b, sb) in zip(res, res[1:]):              # one measure, three coordinate systems
+    res = [
+        H.haar_integral(
+            _phi_entries, coords=c, n_samples=100_000, generator=torch.Generator().manual_seed(2)
+        )
+        for c in ("entries", "polar", "log")
+    ]
+    for (a, sa), (b, sb) in zip(res, res[1:]):  # one measure, three coordinate systems
         assert abs(a - b) < 4 * math.hypot(sa, sb), res
-    b, _ = H.haar_integral(lambda g: _phi_entries(g @ U), coords="entries", n_samples=100_000,
-                           generator=torch.Generator().manual_seed(3))
+    b, _ = H.haar_integral(
+        lambda g: _phi_entries(g @ U),
+        coords="entries",
+        n_samples=100_000,
+        generator=torch.Generator().manual_seed(3),
+    )
     assert abs(b - res[0][0]) / res[0][0] < 0.03
 
 
 def test_unweighted_lognormal_sampler_is_not_invariant():
     a_mat = torch.tensor([[1.0, 0.5], [-0.3, 1.2]], dtype=F64)
 
-    def phi(g):                                                # a narrower bump than _phi_entries
+    def phi(g):  # a narrower bump than _phi_entries
         return torch.linalg.det(g) ** 2 * torch.exp(-((g - a_mat) ** 2).sum((-1, -2)) / 0.3)
 
-    kw = dict(coords="lognormal", n_samples=100_000, spd_var=0.1)     # the released code's default
+    kw = dict(coords="lognormal", n_samples=100_000, spd_var=0.1)  # the released code's default
     a, sa = H.haar_integral(phi, generator=torch.Generator().manual_seed(0), **kw)
     b, sb = H.haar_integral(lambda g: phi(U @ g), generator=torch.Generator().manual_seed(1), **kw)
     assert abs(a - b) > 5 * math.hypot(sa, sb) and abs(a - b) > 0.1 * a, (a, b)
 
 
 # ----------------------------------------------------------------------------- layers
+
 
 def _smooth_digits(n: int, pad: int) -> torch.Tensor:
     x, _ = D.mnist_sample()
@@ -205,7 +220,9 @@ def _rel(a, b):
 
 def test_lifting_exactly_equivariant_for_90_degrees():
     f = _smooth_digits(3, 2)
-    samples = H.sample_group(6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(1))
+    samples = H.sample_group(
+        6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(1)
+    )
     lift = L.LiftingConv(1, 4, 9, "GL+(2)")
     a = lift(D.warp(f, ROT90), samples)
     b = D.warp(lift(f, samples.left_mul(torch.linalg.inv(ROT90))), ROT90)
@@ -216,9 +233,13 @@ def test_lifting_exactly_equivariant_for_90_degrees():
 
 def test_lifting_general_affine_shift_helps():
     f = _smooth_digits(3, 10)
-    samples = H.sample_group(6, "GL+(2)", spd_var=0.1, rot="uniform", generator=torch.Generator().manual_seed(2))
+    samples = H.sample_group(
+        6, "GL+(2)", spd_var=0.1, rot="uniform", generator=torch.Generator().manual_seed(2)
+    )
     lift = L.LiftingConv(1, 4, 15, "GL+(2)")
-    u = (G.rotation(torch.tensor(1.2, dtype=F64)) @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)).float()
+    u = (
+        G.rotation(torch.tensor(1.2, dtype=F64)) @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
+    ).float()
     a = lift(D.warp(f, u), samples)
     with_shift = _rel(a, D.warp(lift(f, samples.left_mul(torch.linalg.inv(u))), u))
     without = _rel(a, D.warp(lift(f, samples), u))
@@ -242,7 +263,7 @@ def test_group_conv_exactly_equivariant_for_90_degrees(group):
 
 def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
     model = L.AffineGCNN("GL+(2)", channels=(4, 4, 8), n_samples=4)
-    f = _smooth_digits(4, 0)[..., 1:-1, 1:-1].contiguous()      # 26 x 26
+    f = _smooth_digits(4, 0)[..., 1:-1, 1:-1].contiguous()  # 26 x 26
     samples = model.draw_samples(torch.Generator().manual_seed(4))
     ui = torch.linalg.inv(ROT90)
     with torch.no_grad():
@@ -250,15 +271,17 @@ def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
         b = model(f, [s.left_mul(ui) for s in samples])
     assert _rel(a, b) < 1e-5
     lift, c1, c2 = model.layers
-    assert c1.last_samples_in is lift.last_samples_out      # input samples = previous output samples
+    assert c1.last_samples_in is lift.last_samples_out  # input samples = previous output samples
     assert c2.last_samples_in is c1.last_samples_out
-    assert not torch.equal(c2.last_samples_out.g, c2.last_samples_in.g)   # new samples after the block
+    assert not torch.equal(
+        c2.last_samples_out.g, c2.last_samples_in.g
+    )  # new samples after the block
 
 
 @pytest.mark.parametrize("layer", ["lift", "group"])
 def test_det_factor_gives_scale_equivariance_in_amplitude(layer):
     """u = 2I: with |det| factors Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H) in amplitude; without, off by det u = 4."""
-    f = _smooth_digits(2, 14)                                   # 56 x 56, digit in the middle half
+    f = _smooth_digits(2, 14)  # 56 x 56, digit in the middle half
     gen = torch.Generator().manual_seed(5)
     h1 = H.sample_group(3, "GL+(2)", spd_var=0.01, rot="uniform", rot_bound=0.1, generator=gen)
     h2 = H.sample_group(3, "GL+(2)", spd_var=0.01, rot="uniform", rot_bound=0.1, generator=gen)
@@ -266,7 +289,9 @@ def test_det_factor_gives_scale_equivariance_in_amplitude(layer):
     ui = torch.linalg.inv(u)
     ratios = {}
     for det_factor in (True, False):
-        lift = L.LiftingConv(1, 2, 15, "GL+(2)", radius=7.0, det_factor=det_factor or layer == "group")
+        lift = L.LiftingConv(
+            1, 2, 15, "GL+(2)", radius=7.0, det_factor=det_factor or layer == "group"
+        )
         if layer == "lift":
             a = lift(D.warp(f, u), h1)
             b = D.warp(lift(f, h1.left_mul(ui)), u)
@@ -288,7 +313,9 @@ def test_kernels_and_training_helpers_run():
     xs = F.avg_pool2d(x[:40], 2)
     model = L.AffineGCNN("SL(2)", channels=(2, 2, 4), n_samples=2, head=8)
     before = [p.detach().clone() for p in model.parameters()]
-    losses = L.train_classifier(model, xs, y[:40], epochs=1, batch_size=20, generator=torch.Generator().manual_seed(0))
+    losses = L.train_classifier(
+        model, xs, y[:40], epochs=1, batch_size=20, generator=torch.Generator().manual_seed(0)
+    )
     assert len(losses) == 1 and math.isfinite(losses[0])
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
     acc = L.accuracy(model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1))
@@ -297,6 +324,7 @@ def test_kernels_and_training_helpers_run():
 
 
 # ----------------------------------------------------------------------------- data
+
 
 def test_warp_rot90_is_a_pixel_permutation():
     x = torch.randn(2, 3, 10, 10)
@@ -319,7 +347,7 @@ def test_mnist_sample_is_real_and_cached():
     assert x.shape == (5000, 1, 28, 28) and y.shape == (5000,) and y.dtype == torch.int64
     assert torch.equal(torch.bincount(y), torch.full((10,), 500))
     assert 0.0 <= x.min() and x.max() <= 1.0
-    x[0] = -1.0                                              # callers get their own copy
+    x[0] = -1.0  # callers get their own copy
     assert D.mnist_sample()[0].min() >= 0.0
     assert D._mnist_arrays.cache_info().hits >= 1
 
@@ -345,7 +373,7 @@ def test_load_mnist_idx_on_tiny_files(tmp_path, gz):
 
 
 def test_load_mnist_idx_rejects_bad_files(tmp_path):
-    _write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 28, 28)), 2049)   # wrong magic
+    _write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 28, 28)), 2049)  # wrong magic
     _write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(2), 2049)
     with pytest.raises(ValueError, match="magic"):
         D.load_mnist_idx(tmp_path, "train")
@@ -356,8 +384,10 @@ def test_load_affnist_on_tiny_mat(tmp_path):
 
     imgs = (np.arange(3 * 1600).reshape(3, 40, 40) % 256).astype(np.uint8)
     (tmp_path / "transformed").mkdir()
-    scipy.io.savemat(tmp_path / "transformed" / "test.mat",
-                     {"affNISTdata": {"image": imgs.reshape(3, 1600).T, "label_int": np.array([4, 0, 9])}})
+    scipy.io.savemat(
+        tmp_path / "transformed" / "test.mat",
+        {"affNISTdata": {"image": imgs.reshape(3, 1600).T, "label_int": np.array([4, 0, 9])}},
+    )
     x, y = D.load_affnist(tmp_path, "test")
     assert x.shape == (3, 1, 40, 40) and y.dtype == torch.int64
     assert torch.equal(y, torch.tensor([4, 0, 9]))
@@ -385,11 +415,12 @@ def test_loaders_missing_path_errors(tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------------------- bad inputs
 
+
 def test_bad_matrices():
     with pytest.raises(ValueError, match="positive determinant"):
-        G.polar(torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=F64))        # singular
+        G.polar(torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=F64))  # singular
     with pytest.raises(ValueError, match="positive determinant"):
-        G.xi_inv(torch.diag(torch.tensor([1.0, -1.0])))                    # reflection
+        G.xi_inv(torch.diag(torch.tensor([1.0, -1.0])))  # reflection
     with pytest.raises(ValueError, match="square"):
         G.polar(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="2x2"):
@@ -448,7 +479,7 @@ def test_bad_layer_inputs():
     with pytest.raises(ValueError, match="SL\\(2\\) elements"):
         lift(torch.zeros(1, 1, 8, 8), H.sample_group(3, "SL(2)"))
     with pytest.raises(ValueError, match="samples_in"):
-        conv(torch.zeros(1, 2, 4, 8, 8), h, h)                   # 4 slices, 3 samples
+        conv(torch.zeros(1, 2, 4, 8, 8), h, h)  # 4 slices, 3 samples
     with pytest.raises(ValueError, match="odd"):
         L.LiftingConv(1, 2, 4, "GL+(2)")
     with pytest.raises(ValueError, match="kind"):
@@ -465,7 +496,9 @@ def test_bad_layer_inputs():
     with pytest.raises(ValueError, match="3 GroupSample"):
         model.features(torch.zeros(1, 1, 8, 8), [H.sample_group(2, "SL(2)")])
     with pytest.raises(ValueError, match="resample"):
-        L.train_classifier(model, torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.int64), resample="never")
+        L.train_classifier(
+            model, torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.int64), resample="never"
+        )
     with pytest.raises(ValueError, match="same length"):
         L.train_classifier(model, torch.zeros(2, 1, 8, 8), torch.zeros(3, dtype=torch.int64))
     with pytest.raises(ValueError, match="batch size"):
@@ -485,10 +518,12 @@ def test_coord_scale_rescales_the_kernel_inputs(kind):
 
 
 def test_group_scale_only_touches_the_lie_coordinates():
-    h = H.sample_group(3, "SL(2)", spd_var=0.1, rot="uniform", generator=torch.Generator().manual_seed(0))
+    h = H.sample_group(
+        3, "SL(2)", spd_var=0.1, rot="uniform", generator=torch.Generator().manual_seed(0)
+    )
     conv = L.GroupConv(1, 1, 3, "SL(2)", group_scale=0.125)
     assert conv.kernel.coord_scale.tolist() == [1.0, 1.0, 0.125, 0.125, 0.125]
-    lift = L.LiftingConv(1, 1, 3, "SL(2)", group_scale=0.125)     # no Lie coordinates there
+    lift = L.LiftingConv(1, 1, 3, "SL(2)", group_scale=0.125)  # no Lie coordinates there
     assert lift.kernel.coord_scale.tolist() == [1.0, 1.0]
     assert conv.weight(h, h).shape == (3, 3, 3, 3)
 
@@ -498,8 +533,15 @@ def test_small_group_scale_reduces_monte_carlo_noise_of_invariant_features():
     xs = F.avg_pool2d(x[:32], 2)
     spread = {}
     for gs in (1.0, 1 / 16):
-        model = L.AffineGCNN("SL(2)", channels=(4, 4, 8), n_samples=4, rot="equidistant",
-                             spd_var=0.02, group_scale=gs, seed=0)
+        model = L.AffineGCNN(
+            "SL(2)",
+            channels=(4, 4, 8),
+            n_samples=4,
+            rot="equidistant",
+            spd_var=0.02,
+            group_scale=gs,
+            seed=0,
+        )
         gen = torch.Generator().manual_seed(1)
         with torch.no_grad():
             f = torch.stack([model.features(xs, model.draw_samples(gen)) for _ in range(6)])

@@ -1,4 +1,5 @@
 """Tests of companion.primer: the task, the models, and training."""
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -34,8 +35,12 @@ def test_make_pointclouds_shapes_stretch_and_seed():
     assert x.shape == (4000, 3, 3) and y.shape == (4000, 3)
     std = x.reshape(-1, 3).std(0)
     torch.testing.assert_close(std, torch.tensor([0.6, 0.6, 1.6]), atol=0.05, rtol=0)
-    xr, _ = primer.make_pointclouds(4000, 3, rotate=True, generator=torch.Generator().manual_seed(0))
-    assert xr.reshape(-1, 3).std(0).max() - xr.reshape(-1, 3).std(0).min() < 0.1  # isotropic after rotation
+    xr, _ = primer.make_pointclouds(
+        4000, 3, rotate=True, generator=torch.Generator().manual_seed(0)
+    )
+    assert (
+        xr.reshape(-1, 3).std(0).max() - xr.reshape(-1, 3).std(0).min() < 0.1
+    )  # isotropic after rotation
     x2, _ = primer.make_pointclouds(4000, 3, generator=torch.Generator().manual_seed(0))
     assert torch.equal(x, x2)
 

@@ -1,4 +1,5 @@
 """Project hygiene: notebooks, table of contents, dependencies, conventions."""
+
 import ast
 import json
 import re
@@ -12,8 +13,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-CHAPTERS = ["00_symmetry_primer", "01_soft_equivariance", "02_lie_group_decompositions", "03_frame_averaging",
-            "04_gaunt_tensor_products", "05_holomorphic_ep", "06_gan_inversion_masks"]
+CHAPTERS = [
+    "00_symmetry_primer",
+    "01_soft_equivariance",
+    "02_lie_group_decompositions",
+    "03_frame_averaging",
+    "04_gaunt_tensor_products",
+    "05_holomorphic_ep",
+    "06_gan_inversion_masks",
+]
 
 
 def _toc_files():
@@ -40,28 +48,38 @@ def test_notebook_hygiene(path):
         assert c.get("execution_count") is None, f"{path.name} has execution counts: strip them"
     title = "".join(nb["cells"][0]["source"]).splitlines()[0]
     number = int(path.stem[:2])
-    assert nb["cells"][0]["cell_type"] == "markdown" and title.startswith(f"# {number}. "), \
+    assert nb["cells"][0]["cell_type"] == "markdown" and title.startswith(f"# {number}. "), (
         f"{path.name} must open with its title '# {number}. ...', got {title!r}"
+    )
     setup = "".join(code[0]["source"])
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     url = config["repository"]["url"]
-    assert '"google.colab" in sys.modules' in setup and f"git+{url}" in setup, \
+    assert '"google.colab" in sys.modules' in setup and f"git+{url}" in setup, (
         "the first code cell must install companion on Colab from the repository in _config.yml"
+    )
     for needle in ("best_device()", "seed_everything("):
         assert needle in setup, f"setup cell lacks {needle}"
     last = "".join(code[-1]["source"])
-    assert re.search(r"^\s*assert ", last, re.M), f"{path.name} must end with a claims cell of asserts"
+    assert re.search(r"^\s*assert ", last, re.M), (
+        f"{path.name} must end with a claims cell of asserts"
+    )
     text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    assert "## Exercises" in text and "## References" in text, f"{path.name} lacks Exercises or References"
+    assert "## Exercises" in text and "## References" in text, (
+        f"{path.name} lacks Exercises or References"
+    )
 
 
 def test_toc_lists_only_existing_pages():
     for f in _toc_files():
-        assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f"_toc.yml lists missing {f}"
+        assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), (
+            f"_toc.yml lists missing {f}"
+        )
 
 
 def _names(reqs):
-    return {re.split(r"[<>=!~\[ ;]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in reqs}
+    return {
+        re.split(r"[<>=!~\[ ;]", r.strip(), maxsplit=1)[0].lower().replace("_", "-") for r in reqs
+    }
 
 
 def test_environment_yml_matches_pyproject():
@@ -78,8 +96,10 @@ def test_environment_yml_matches_pyproject():
             conda |= _names([dep])
     conda_names = {{"pytorch": "torch"}.get(n, n) for n in conda} - {"python", "pip"}
     in_env = conda_names | {n for n in pip if not n.startswith("-e")}
-    assert in_env == declared, (f"only in environment.yml: {sorted(in_env - declared)}; "
-                                f"only in pyproject.toml: {sorted(declared - in_env)}")
+    assert in_env == declared, (
+        f"only in environment.yml: {sorted(in_env - declared)}; "
+        f"only in pyproject.toml: {sorted(declared - in_env)}"
+    )
 
 
 def test_ci_runs_the_readme_test_command():
@@ -111,18 +131,24 @@ def test_companion_never_imports_notebooks_tests_or_other_chapters():
         own = py.relative_to(ROOT / "companion").parts[0].removesuffix(".py")
         for name in _imported_modules(py):
             top = name.split(".")[0]
-            assert top not in {"tests", "benchmarks", "notebooks", "conftest"}, f"{py} imports {name}"
+            assert top not in {"tests", "benchmarks", "notebooks", "conftest"}, (
+                f"{py} imports {name}"
+            )
             if top == "companion" and "." in name:
                 target = name.split(".")[1]
                 allowed = target in CORE or (own not in CORE and target == own)
-                assert allowed, f"{py.relative_to(ROOT)} imports the chapter module companion.{target}"
+                assert allowed, (
+                    f"{py.relative_to(ROOT)} imports the chapter module companion.{target}"
+                )
 
 
 def test_importing_companion_downloads_nothing_and_is_quick():
-    code = ("import socket\n"
-            "def no(*a, **k): raise RuntimeError('network used at import')\n"
-            "socket.socket.connect = no\n"
-            "import companion, companion.groups, companion.viz, companion.primer\n")
+    code = (
+        "import socket\n"
+        "def no(*a, **k): raise RuntimeError('network used at import')\n"
+        "socket.socket.connect = no\n"
+        "import companion, companion.groups, companion.viz, companion.primer\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
 
 
@@ -130,7 +156,9 @@ def test_conventions_checker_passes():
     checker = ROOT.parent / "shared" / "tools" / "check_conventions.py"
     if not checker.exists():
         pytest.skip("../shared/tools/check_conventions.py is not beside this checkout")
-    out = subprocess.run([sys.executable, str(checker)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, str(checker)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stdout
 
 
@@ -139,7 +167,10 @@ def test_api_page_documents_every_module():
     assert len(re.findall(r"^```", api, re.M)) % 2 == 0, "book/api.md has an unclosed code fence"
     for py in sorted((ROOT / "companion").rglob("*.py")):
         rel = py.relative_to(ROOT).with_suffix("")
-        if any(part.startswith("_") and part != "__init__" for part in rel.parts) or rel.name == "__main__":
+        if (
+            any(part.startswith("_") and part != "__init__" for part in rel.parts)
+            or rel.name == "__main__"
+        ):
             continue
         module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
         if module == "companion":

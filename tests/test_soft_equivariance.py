@@ -1,4 +1,5 @@
 """Tests for companion.soft_equivariance (Chapter 1: soft equivariance under mixed symmetries)."""
+
 from __future__ import annotations
 
 import math
@@ -9,10 +10,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion.soft_equivariance import (
-    AXIS_PLANE, PLANES, SoftEMLP, SoftLinear, TensorRep, autotune_strengths, equivariance_errors,
-    equivariant_basis, equivariant_projector, inertia_target, modified_inertia, mse, o2_plane, o3,
-    plane_groups, project_blocks, reference_regularizer, regularizer, regularizers, so3, tensor_rep_lie,
-    tensor_rep_matrix, train,
+    AXIS_PLANE,
+    PLANES,
+    SoftEMLP,
+    SoftLinear,
+    TensorRep,
+    autotune_strengths,
+    equivariance_errors,
+    equivariant_basis,
+    equivariant_projector,
+    inertia_target,
+    modified_inertia,
+    mse,
+    o2_plane,
+    o3,
+    plane_groups,
+    project_blocks,
+    reference_regularizer,
+    regularizer,
+    regularizers,
+    so3,
+    tensor_rep_lie,
+    tensor_rep_matrix,
+    train,
 )
 
 ALL_GROUPS = [o3(), so3()] + plane_groups()
@@ -20,17 +40,20 @@ BLOCKS = [(a, b) for a in range(3) for b in range(3)]
 REP_IN, REP_OUT = TensorRep((5, 5, 0)), TensorRep((0, 0, 1))
 
 
-
-
 def small_model(seed: int = 0, dtype: torch.dtype = torch.float64, **kw) -> SoftEMLP:
-    return SoftEMLP(hidden=(4, 2, 2), generator=torch.Generator().manual_seed(seed), dtype=dtype, **kw)
+    return SoftEMLP(
+        hidden=(4, 2, 2), generator=torch.Generator().manual_seed(seed), dtype=dtype, **kw
+    )
 
 
 def data(n: int = 64, seed: int = 0, **kw):
-    return modified_inertia(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64, **kw)
+    return modified_inertia(
+        n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64, **kw
+    )
 
 
 # --------------------------------------------------------------------------- groups and representations
+
 
 @pytest.mark.parametrize("group", ALL_GROUPS, ids=lambda g: g.name)
 def test_samples_lie_in_the_group(group):
@@ -46,7 +69,9 @@ def test_samples_lie_in_the_group(group):
 
 def test_plane_subgroups_fix_their_axis():
     for plane, axis in (("xy", 2), ("yz", 0), ("xz", 1)):
-        g = o2_plane(plane).sample(50, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        g = o2_plane(plane).sample(
+            50, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+        )
         e = torch.zeros(3, dtype=torch.float64)
         e[axis] = 1.0
         torch.testing.assert_close(g @ e, e.expand(50, 3))
@@ -60,20 +85,25 @@ def test_plane_subgroups_fix_their_axis():
 def test_tensor_rep_is_a_homomorphism(seed, order):
     gen = torch.Generator().manual_seed(seed)
     g, h = o3().sample(2, generator=gen, dtype=torch.float64)
-    torch.testing.assert_close(tensor_rep_matrix(order, g @ h), tensor_rep_matrix(order, g) @ tensor_rep_matrix(order, h))
+    torch.testing.assert_close(
+        tensor_rep_matrix(order, g @ h), tensor_rep_matrix(order, g) @ tensor_rep_matrix(order, h)
+    )
 
 
 @pytest.mark.parametrize("order", [0, 1, 2])
 def test_lie_rep_is_the_derivative_of_the_group_rep(order):
     a = o3().lie[0] + 0.3 * o3().lie[2]
     t = 1e-5
-    finite = (tensor_rep_matrix(order, torch.linalg.matrix_exp(t * a))
-              - tensor_rep_matrix(order, torch.linalg.matrix_exp(-t * a))) / (2 * t)
+    finite = (
+        tensor_rep_matrix(order, torch.linalg.matrix_exp(t * a))
+        - tensor_rep_matrix(order, torch.linalg.matrix_exp(-t * a))
+    ) / (2 * t)
     torch.testing.assert_close(tensor_rep_lie(order, a), finite, atol=1e-8, rtol=0)
 
 
 def test_tensor_rep_sum_matches_core_tensor2():
     from companion.groups import TENSOR2
+
     g = o3().sample(3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     torch.testing.assert_close(TensorRep((0, 0, 1)).matrix(g), TENSOR2(g))
     big = TensorRep((2, 1, 1)).matrix(g)
@@ -84,6 +114,7 @@ def test_tensor_rep_sum_matches_core_tensor2():
 
 # --------------------------------------------------------------------------- projectors
 
+
 @pytest.mark.parametrize("group", ALL_GROUPS, ids=lambda g: g.name)
 @pytest.mark.parametrize("a,b", BLOCKS)
 def test_projector_symmetric_idempotent(group, a, b):
@@ -93,12 +124,25 @@ def test_projector_symmetric_idempotent(group, a, b):
     assert float((p - p.T).abs().max()) < 1e-8
 
 
-@pytest.mark.parametrize("group,a,b,rank", [
-    (o3(), 2, 2, 3), (o3(), 1, 1, 1), (o3(), 0, 2, 1), (o3(), 1, 2, 0), (o3(), 0, 1, 0),
-    (so3(), 1, 2, 1), (so3(), 2, 2, 3),
-    (o2_plane("xy"), 2, 2, 10), (o2_plane("xy"), 1, 1, 2), (o2_plane("xy"), 0, 2, 2),
-    (o2_plane("yz"), 2, 2, 10), (o2_plane("yz"), 1, 1, 2), (o2_plane("xz"), 2, 2, 10), (o2_plane("xz"), 1, 1, 2),
-])
+@pytest.mark.parametrize(
+    "group,a,b,rank",
+    [
+        (o3(), 2, 2, 3),
+        (o3(), 1, 1, 1),
+        (o3(), 0, 2, 1),
+        (o3(), 1, 2, 0),
+        (o3(), 0, 1, 0),
+        (so3(), 1, 2, 1),
+        (so3(), 2, 2, 3),
+        (o2_plane("xy"), 2, 2, 10),
+        (o2_plane("xy"), 1, 1, 2),
+        (o2_plane("xy"), 0, 2, 2),
+        (o2_plane("yz"), 2, 2, 10),
+        (o2_plane("yz"), 1, 1, 2),
+        (o2_plane("xz"), 2, 2, 10),
+        (o2_plane("xz"), 1, 1, 2),
+    ],
+)
 def test_equivariant_subspace_dimensions(group, a, b, rank):
     assert equivariant_basis(group, a, b).shape[1] == rank
     assert round(float(torch.trace(equivariant_projector(group, a, b)))) == rank
@@ -114,7 +158,11 @@ def test_projector_equals_haar_average(group):
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000), block=st.sampled_from(BLOCKS), which=st.integers(0, len(ALL_GROUPS) - 1))
+@given(
+    seed=st.integers(0, 10_000),
+    block=st.sampled_from(BLOCKS),
+    which=st.integers(0, len(ALL_GROUPS) - 1),
+)
 def test_projected_blocks_commute_with_the_group(seed, block, which):
     group, (a, b) = ALL_GROUPS[which], block
     gen = torch.Generator().manual_seed(seed)
@@ -142,6 +190,7 @@ def test_subgroup_inclusion():
 
 # --------------------------------------------------------------------------- model and regulariser
 
+
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), which=st.integers(0, len(ALL_GROUPS) - 1))
 def test_hard_projected_model_is_equivariant(seed, which):
@@ -153,7 +202,9 @@ def test_hard_projected_model_is_equivariant(seed, which):
             if isinstance(layer, SoftLinear):
                 layer.bias.normal_(generator=torch.Generator().manual_seed(seed))
     gen = torch.Generator().manual_seed(seed + 1)
-    before = equivariance_errors(model, x, [group], rep_in=REP_IN, rep_out=REP_OUT, generator=gen)[0]
+    before = equivariance_errors(model, x, [group], rep_in=REP_IN, rep_out=REP_OUT, generator=gen)[
+        0
+    ]
     model.project_(group)
     after = equivariance_errors(model, x, [group], rep_in=REP_IN, rep_out=REP_OUT, generator=gen)[0]
     assert after < 1e-5, after
@@ -184,9 +235,12 @@ def test_regularizer_is_zero_iff_equivariant_and_has_closed_form_gradient():
     torch.testing.assert_close(layer.weight.grad, layer.weight.detach() - w_proj.detach())
     torch.testing.assert_close(layer.bias.grad, layer.bias.detach() - b_proj.detach())
     # the same value from the assembled projected matrices (an independent code path)
-    direct = sum(0.5 * ((lay.weight - lay.projected(groups[2])[0]) ** 2).sum()
-                 + 0.5 * ((lay.bias - lay.projected(groups[2])[1]) ** 2).sum()
-                 for lay in model.net if isinstance(lay, SoftLinear))
+    direct = sum(
+        0.5 * ((lay.weight - lay.projected(groups[2])[0]) ** 2).sum()
+        + 0.5 * ((lay.bias - lay.projected(groups[2])[1]) ** 2).sum()
+        for lay in model.net
+        if isinstance(lay, SoftLinear)
+    )
     torch.testing.assert_close(r[2].detach(), direct.detach())
     model.project_(groups[0])
     r = regularizers(model, groups)
@@ -196,12 +250,22 @@ def test_regularizer_is_zero_iff_equivariant_and_has_closed_form_gradient():
 
 # --------------------------------------------------------------------------- data
 
+
 def test_inertia_closed_form():
-    x = torch.tensor([[1.0, 1.0, 0.0, 0.0]], dtype=torch.float64)     # one unit mass at e_x
-    torch.testing.assert_close(inertia_target(x, 0.0).reshape(3, 3), torch.diag(torch.tensor([0.0, 1, 1], dtype=torch.float64)))
-    torch.testing.assert_close(inertia_target(x, 0.5, "z").reshape(3, 3), torch.diag(torch.tensor([0.0, 1, 1.5], dtype=torch.float64)))
-    x2 = torch.tensor([[2.0, 0.0, 1.0, 1.0]], dtype=torch.float64)    # mass 2 at (0, 1, 1)
-    expect = 2 * (2 * torch.eye(3, dtype=torch.float64) - torch.tensor([[0.0, 0, 0], [0, 1, 1], [0, 1, 1]], dtype=torch.float64))
+    x = torch.tensor([[1.0, 1.0, 0.0, 0.0]], dtype=torch.float64)  # one unit mass at e_x
+    torch.testing.assert_close(
+        inertia_target(x, 0.0).reshape(3, 3),
+        torch.diag(torch.tensor([0.0, 1, 1], dtype=torch.float64)),
+    )
+    torch.testing.assert_close(
+        inertia_target(x, 0.5, "z").reshape(3, 3),
+        torch.diag(torch.tensor([0.0, 1, 1.5], dtype=torch.float64)),
+    )
+    x2 = torch.tensor([[2.0, 0.0, 1.0, 1.0]], dtype=torch.float64)  # mass 2 at (0, 1, 1)
+    expect = 2 * (
+        2 * torch.eye(3, dtype=torch.float64)
+        - torch.tensor([[0.0, 0, 0], [0, 1, 1], [0, 1, 1]], dtype=torch.float64)
+    )
     torch.testing.assert_close(inertia_target(x2, 0.0).reshape(3, 3), expect)
 
 
@@ -210,8 +274,14 @@ def test_data_symmetric_only_in_the_plane_orthogonal_to_the_axis(axis):
     x, y = data(200, 1, eps=0.3, axis=axis)
     torch.testing.assert_close(y, inertia_target(x, 0.3, axis))
     f = lambda z: inertia_target(z, 0.3, axis)  # noqa: E731
-    errs = equivariance_errors(f, x, plane_groups(), rep_in=REP_IN, rep_out=REP_OUT,
-                               generator=torch.Generator().manual_seed(2))
+    errs = equivariance_errors(
+        f,
+        x,
+        plane_groups(),
+        rep_in=REP_IN,
+        rep_out=REP_OUT,
+        generator=torch.Generator().manual_seed(2),
+    )
     true = PLANES.index(AXIS_PLANE[axis])
     assert errs[true] < 1e-12
     assert all(errs[k] > 0.05 for k in range(3) if k != true)
@@ -229,14 +299,17 @@ def test_data_is_seeded():
 
 # --------------------------------------------------------------------------- tuning rule
 
+
 def test_autotune_hand_worked_example():
-    lam = autotune_strengths(torch.ones(3, dtype=torch.float64), torch.tensor([1e-4, 1e-2, 2e-2], dtype=torch.float64), 2)
+    lam = autotune_strengths(
+        torch.ones(3, dtype=torch.float64), torch.tensor([1e-4, 1e-2, 2e-2], dtype=torch.float64), 2
+    )
     torch.testing.assert_close(lam, torch.tensor([1.0, 1e-4, 2.5e-5], dtype=torch.float64))
 
 
 def test_autotune_zero_strength_stays_zero_and_is_excluded():
     lam = torch.tensor([0.0, 2.0, 1.0], dtype=torch.float64)
-    r = torch.tensor([1e-9, 1e-2, 4e-2], dtype=torch.float64)     # the λ = 0 entry has the smallest R
+    r = torch.tensor([1e-9, 1e-2, 4e-2], dtype=torch.float64)  # the λ = 0 entry has the smallest R
     out = autotune_strengths(lam, r, 2)
     torch.testing.assert_close(out, torch.tensor([0.0, 2.0, 1.0 / 16], dtype=torch.float64))
     torch.testing.assert_close(autotune_strengths(lam, r, 0), lam)
@@ -253,7 +326,9 @@ def test_short_training_keeps_the_true_plane_strongest():
     torch.manual_seed(0)
     x, y = modified_inertia(400, eps=0.3, axis="z", generator=torch.Generator().manual_seed(0))
     model = SoftEMLP(hidden=(8, 4, 4), generator=torch.Generator().manual_seed(1))
-    res = train(model, x, y, groups=plane_groups(), lam=[1.0, 1.0, 1.0], steps=400, lr=1e-2, autotune_at=200)
+    res = train(
+        model, x, y, groups=plane_groups(), lam=[1.0, 1.0, 1.0], steps=400, lr=1e-2, autotune_at=200
+    )
     assert res.tuned_at == 200 and res.r_reference is not None
     assert int(res.lam.argmax()) == PLANES.index("xy")
     assert res.lam[0] == 1.0 and (res.lam[1:] < 0.5).all()
@@ -262,6 +337,7 @@ def test_short_training_keeps_the_true_plane_strongest():
 
 
 # --------------------------------------------------------------------------- bad input
+
 
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="plane"):
@@ -297,12 +373,28 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="x and y"):
         train(small_model(), torch.zeros(4, 20), torch.zeros(3, 9), steps=1)
     with pytest.raises(ValueError, match="lam must have shape"):
-        train(small_model(), torch.zeros(4, 20), torch.zeros(4, 9), groups=plane_groups(), lam=[1.0], steps=1)
+        train(
+            small_model(),
+            torch.zeros(4, 20),
+            torch.zeros(4, 9),
+            groups=plane_groups(),
+            lam=[1.0],
+            steps=1,
+        )
     with pytest.raises(ValueError, match="autotune_at"):
-        train(small_model(), torch.zeros(4, 20), torch.zeros(4, 9), groups=plane_groups(), lam=[1.0] * 3,
-              steps=5, autotune_at=5)
+        train(
+            small_model(),
+            torch.zeros(4, 20),
+            torch.zeros(4, 9),
+            groups=plane_groups(),
+            lam=[1.0] * 3,
+            steps=5,
+            autotune_at=5,
+        )
     with pytest.raises(ValueError, match="x must have shape"):
-        equivariance_errors(small_model(), torch.zeros(4, 9), [o3()], rep_in=REP_IN, rep_out=REP_OUT)
+        equivariance_errors(
+            small_model(), torch.zeros(4, 9), [o3()], rep_in=REP_IN, rep_out=REP_OUT
+        )
     with pytest.raises(TypeError, match="hard"):
         SoftEMLP(hard="O(3)")
 
@@ -314,5 +406,7 @@ def test_training_on_cuda():
     res = train(model, x, y, groups=plane_groups(), lam=[1.0] * 3, steps=20, autotune_at=10)
     assert res.lam.shape == (3,)
     model.project_(o2_plane("xy"))
-    errs = equivariance_errors(model, x.to("cuda"), [o2_plane("xy")], rep_in=REP_IN, rep_out=REP_OUT)
+    errs = equivariance_errors(
+        model, x.to("cuda"), [o2_plane("xy")], rep_in=REP_IN, rep_out=REP_OUT
+    )
     assert errs[0] < 1e-4

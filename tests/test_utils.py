@@ -1,4 +1,5 @@
 """Tests of companion.utils and companion.checks."""
+
 import random
 
 import numpy as np
@@ -11,7 +12,11 @@ from companion import checks, utils
 def test_best_device_default_and_override(monkeypatch):
     monkeypatch.delenv("COMPANION_DEVICE", raising=False)
     d = utils.best_device()
-    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    expected = (
+        "cuda"
+        if torch.cuda.is_available()
+        else ("mps" if torch.backends.mps.is_available() else "cpu")
+    )
     assert d.type == expected
     monkeypatch.setenv("COMPANION_DEVICE", "cpu")
     assert utils.best_device() == torch.device("cpu")

@@ -1,4 +1,5 @@
 """Tests of companion.viz: slider figures, the two display paths, live views."""
+
 import matplotlib
 import plotly.graph_objects as go
 import pytest

@@ -6,6 +6,7 @@
 * MathJax 3 comes from the ``django-static-mathjax`` wheel (static files only, no
   dependencies) instead of Sphinx's default CDN address.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -28,8 +29,10 @@ def _mathjax_dir() -> Path:
     try:
         import mathjax
     except ImportError as err:
-        raise ImportError("MathJax for the offline book comes from the 'django-static-mathjax' "
-                          "package: pip install -e '.[book]'") from err
+        raise ImportError(
+            "MathJax for the offline book comes from the 'django-static-mathjax' "
+            "package: pip install -e '.[book]'"
+        ) from err
     path = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
     if not (path / MATHJAX_ENTRY).is_file():
         raise FileNotFoundError(f"{MATHJAX_ENTRY} not found in {path}")

@@ -6,24 +6,75 @@
 * :mod:`~companion.ep.data` — offline digits / MNIST sample;
 * :mod:`~companion.ep.train` — the training loop.
 """
+
 from .data import Split, load_digits_split, load_mnist_sample, one_hot
-from .estimators import (cosine_similarity, dadbeta_classic, dadbeta_exact, dadbeta_hep,
-                         ep_gradient, flatten, free_state, gradient_from_dadbeta, hep_responses,
-                         implicit_gradient, loss_at, relative_error, unrolled_gradient)
-from .homeostasis import (asymmetry, homeostatic_loss, network_field, network_homeostatic_loss,
-                          network_jacobian, symmetry_score)
-from .network import (EPNetwork, FixedPointError, complex_dtype, energy, rotate_backward_weights,
-                      sigmoid, weight_angles)
+from .estimators import (
+    cosine_similarity,
+    dadbeta_classic,
+    dadbeta_exact,
+    dadbeta_hep,
+    ep_gradient,
+    flatten,
+    free_state,
+    gradient_from_dadbeta,
+    hep_responses,
+    implicit_gradient,
+    loss_at,
+    relative_error,
+    unrolled_gradient,
+)
+from .homeostasis import (
+    asymmetry,
+    homeostatic_loss,
+    network_field,
+    network_homeostatic_loss,
+    network_jacobian,
+    symmetry_score,
+)
+from .network import (
+    EPNetwork,
+    FixedPointError,
+    complex_dtype,
+    energy,
+    rotate_backward_weights,
+    sigmoid,
+    weight_angles,
+)
 from .train import METHODS, History, accuracy, train
 
 __all__ = [
-    "Split", "load_digits_split", "load_mnist_sample", "one_hot",
-    "cosine_similarity", "dadbeta_classic", "dadbeta_exact", "dadbeta_hep", "ep_gradient",
-    "flatten", "free_state", "gradient_from_dadbeta", "hep_responses", "implicit_gradient",
-    "loss_at", "relative_error", "unrolled_gradient",
-    "asymmetry", "homeostatic_loss", "network_field", "network_homeostatic_loss",
-    "network_jacobian", "symmetry_score",
-    "EPNetwork", "FixedPointError", "complex_dtype", "energy", "rotate_backward_weights",
-    "sigmoid", "weight_angles",
-    "METHODS", "History", "accuracy", "train",
+    "Split",
+    "load_digits_split",
+    "load_mnist_sample",
+    "one_hot",
+    "cosine_similarity",
+    "dadbeta_classic",
+    "dadbeta_exact",
+    "dadbeta_hep",
+    "ep_gradient",
+    "flatten",
+    "free_state",
+    "gradient_from_dadbeta",
+    "hep_responses",
+    "implicit_gradient",
+    "loss_at",
+    "relative_error",
+    "unrolled_gradient",
+    "asymmetry",
+    "homeostatic_loss",
+    "network_field",
+    "network_homeostatic_loss",
+    "network_jacobian",
+    "symmetry_score",
+    "EPNetwork",
+    "FixedPointError",
+    "complex_dtype",
+    "energy",
+    "rotate_backward_weights",
+    "sigmoid",
+    "weight_angles",
+    "METHODS",
+    "History",
+    "accuracy",
+    "train",
 ]

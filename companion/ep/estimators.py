@@ -24,6 +24,7 @@ Setting (see :mod:`companion.ep.network`): ``u* = Φ(σ(u*))``, ``a* = σ(u*)``,
 
 Gradients are returned as lists aligned with ``list(net.parameters())``.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,16 +34,27 @@ import torch
 from ..checks import check_int, check_tensor
 from .network import EPNetwork, complex_dtype, sigmoid
 
-__all__ = ["free_state", "loss_at", "implicit_gradient", "unrolled_gradient", "dadbeta_exact",
-           "dadbeta_classic", "dadbeta_hep", "hep_responses", "gradient_from_dadbeta",
-           "ep_gradient", "flatten", "cosine_similarity", "relative_error"]
+__all__ = [
+    "free_state",
+    "loss_at",
+    "implicit_gradient",
+    "unrolled_gradient",
+    "dadbeta_exact",
+    "dadbeta_classic",
+    "dadbeta_hep",
+    "hep_responses",
+    "gradient_from_dadbeta",
+    "ep_gradient",
+    "flatten",
+    "cosine_similarity",
+    "relative_error",
+]
 
 
 def _check_net(net: object) -> EPNetwork:
     if not isinstance(net, EPNetwork):
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     return net
-
 
 
 def free_state(net: EPNetwork, x: torch.Tensor, **solve_kw) -> torch.Tensor:
@@ -61,9 +73,15 @@ def _jacobian_factors(net: EPNetwork, u: torch.Tensor) -> tuple[torch.Tensor, to
     return net.connectivity().to(u.dtype), a * (1 - a)
 
 
-def implicit_gradient(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *,
-                      u: torch.Tensor | None = None, tol: float | None = None,
-                      max_iter: int = 1000) -> list[torch.Tensor]:
+def implicit_gradient(
+    net: EPNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    u: torch.Tensor | None = None,
+    tol: float | None = None,
+    max_iter: int = 1000,
+) -> list[torch.Tensor]:
     """Reference gradient ``∇_θ L`` by implicit differentiation at the fixed point.
 
     Differentiating ``u* = Φ(σ(u*))`` gives ``du* = A D du* + (∂Φ/∂θ) dθ``, hence
@@ -81,7 +99,7 @@ def implicit_gradient(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *,
     with torch.enable_grad():
         a = sigmoid(u).requires_grad_(True)
         loss = net.cost(a, y).mean()
-        dl_da, = torch.autograd.grad(loss, a, retain_graph=True)
+        (dl_da,) = torch.autograd.grad(loss, a, retain_graph=True)
         A, d = _jacobian_factors(net, u)
         eye = torch.eye(net.n_state, dtype=u.dtype, device=u.device)
         lam = torch.linalg.solve(eye - d[:, :, None] * A.T, (d * dl_da)[:, :, None])[..., 0]
@@ -91,8 +109,9 @@ def implicit_gradient(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *,
     return [_add(p, ga, gb) for p, ga, gb in zip(params, g_phi, g_dir)]
 
 
-def _direct(net: EPNetwork, loss: torch.Tensor, params: list[torch.Tensor]
-            ) -> tuple[torch.Tensor | None, ...]:
+def _direct(
+    net: EPNetwork, loss: torch.Tensor, params: list[torch.Tensor]
+) -> tuple[torch.Tensor | None, ...]:
     """``∂L/∂θ`` at fixed state: nonzero only for the readout (``cost="xent"``)."""
     if not net.readout_parameters():
         return (None,) * len(params)
@@ -108,8 +127,9 @@ def _add(p: torch.Tensor, a: torch.Tensor | None, b: torch.Tensor | None) -> tor
     return out.detach()
 
 
-def unrolled_gradient(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *, n_steps: int = 200
-                      ) -> list[torch.Tensor]:
+def unrolled_gradient(
+    net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *, n_steps: int = 200
+) -> list[torch.Tensor]:
     """Backprop through ``n_steps`` unrolled steps ``u ← Φ(σ(u))`` from ``u = 0`` (BPTT).
 
     An independent check of :func:`implicit_gradient`: both agree once the unrolled
@@ -127,7 +147,9 @@ def unrolled_gradient(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *, n_ste
     return [_add(p, a, None) for p, a in zip(params, g)]
 
 
-def dadbeta_exact(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+def dadbeta_exact(
+    net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor
+) -> torch.Tensor:
     """Exact ``da*/dβ: (batch, n)`` at ``β = 0`` by the implicit function theorem.
 
     ``du/dβ = A D du/dβ - c`` with ``c = ∂C_i/∂a`` (zero outside the last layer), so
@@ -139,7 +161,7 @@ def dadbeta_exact(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Ten
     u = u.detach()
     with torch.no_grad():
         c = torch.zeros_like(u)
-        c[:, net.offsets[-2]:] = net.dcost(net.split(sigmoid(u))[-1], y)
+        c[:, net.offsets[-2] :] = net.dcost(net.split(sigmoid(u))[-1], y)
         A, d = _jacobian_factors(net, u)
         eye = torch.eye(net.n_state, dtype=u.dtype, device=u.device)
         return -torch.linalg.solve(eye - d[:, :, None] * A, (d * c)[:, :, None])[..., 0]
@@ -153,9 +175,17 @@ def _check_beta(beta: object, name: str) -> float:
     return float(beta)
 
 
-def dadbeta_classic(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor,
-                    beta: float, *, mode: str = "one-sided", tol: float | None = None,
-                    max_iter: int = 1000) -> torch.Tensor:
+def dadbeta_classic(
+    net: EPNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    u: torch.Tensor,
+    beta: float,
+    *,
+    mode: str = "one-sided",
+    tol: float | None = None,
+    max_iter: int = 1000,
+) -> torch.Tensor:
     """Classic EP's finite difference for ``da/dβ: (batch, n)`` with a real nudge ``β > 0``.
 
     ``mode="one-sided"``: ``(a(β) - a(0))/β``; ``mode="symmetric"``: ``(a(β) - a(-β))/(2β)``.
@@ -172,9 +202,18 @@ def dadbeta_classic(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.T
     return (a_plus - a_minus) / (2 * beta)
 
 
-def hep_responses(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor, n: int,
-                  r: float, *, tol: float | None = None, max_iter: int = 1000,
-                  all_points: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def hep_responses(
+    net: EPNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    u: torch.Tensor,
+    n: int,
+    r: float,
+    *,
+    tol: float | None = None,
+    max_iter: int = 1000,
+    all_points: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Fixed points at the teaching signals ``β_k = r e^{2πik/N}``.
 
     Returns ``(betas: (K,), a: (K, batch, n))`` complex, for ``k = 0..⌊N/2⌋`` (the others are
@@ -196,8 +235,17 @@ def hep_responses(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Ten
     return betas, sigmoid(us).reshape(k, bsz, -1)
 
 
-def dadbeta_hep(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor, n: int,
-                r: float, *, tol: float | None = None, max_iter: int = 1000) -> torch.Tensor:
+def dadbeta_hep(
+    net: EPNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    u: torch.Tensor,
+    n: int,
+    r: float,
+    *,
+    tol: float | None = None,
+    max_iter: int = 1000,
+) -> torch.Tensor:
     """Holomorphic EP's ``da/dβ ≈ \\frac1N Σ_{k<N} a(β_k)/β_k``, ``β_k = r e^{2πik/N}``, ``N >= 2``.
 
     Uses ``a(\\bar β) = \\overline{a(β)}``: only ``k <= N/2`` are solved and paired as
@@ -211,8 +259,9 @@ def dadbeta_hep(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tenso
     return ((a / betas[:, None, None]).real * w[:, None, None]).sum(0) / n
 
 
-def gradient_from_dadbeta(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor,
-                          dadbeta: torch.Tensor) -> list[torch.Tensor]:
+def gradient_from_dadbeta(
+    net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor, dadbeta: torch.Tensor
+) -> list[torch.Tensor]:
     """EP's gradient ``-(∂Φ/∂θ)^T \\widehat{da/dβ} / batch + ∂L/∂θ`` (list like ``net.parameters()``).
 
     For a forward weight ``W_l`` this is the local rule ``-mean_i \\hat{δ}_{l,i} a_{l-1,i}^T``.
@@ -225,15 +274,26 @@ def gradient_from_dadbeta(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: t
     with torch.enable_grad():
         us = u.detach()
         out = net.step(us, x)
-        g_phi = torch.autograd.grad(out, params, grad_outputs=-dadbeta.to(out.dtype) / x.shape[0],
-                                    allow_unused=True)
+        g_phi = torch.autograd.grad(
+            out, params, grad_outputs=-dadbeta.to(out.dtype) / x.shape[0], allow_unused=True
+        )
         g_dir = _direct(net, loss_at(net, us, y), params)
     return [_add(p, a, b) for p, a, b in zip(params, g_phi, g_dir)]
 
 
-def ep_gradient(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *, method: str = "hep",
-                n: int = 4, r: float = 0.5, beta: float = 0.1, u: torch.Tensor | None = None,
-                tol: float | None = None, max_iter: int = 1000) -> list[torch.Tensor]:
+def ep_gradient(
+    net: EPNetwork,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    method: str = "hep",
+    n: int = 4,
+    r: float = 0.5,
+    beta: float = 0.1,
+    u: torch.Tensor | None = None,
+    tol: float | None = None,
+    max_iter: int = 1000,
+) -> list[torch.Tensor]:
     """One gradient estimate: ``method`` in ``{"hep", "one-sided", "symmetric", "exact"}``.
 
     ``"hep"`` uses ``n`` nudges on the circle of radius ``r``; the classic ones use ``beta``;
@@ -250,7 +310,9 @@ def ep_gradient(net: EPNetwork, x: torch.Tensor, y: torch.Tensor, *, method: str
     elif method == "exact":
         d = dadbeta_exact(net, x, y, u)
     else:
-        raise ValueError(f"method must be 'hep', 'one-sided', 'symmetric' or 'exact', got {method!r}")
+        raise ValueError(
+            f"method must be 'hep', 'one-sided', 'symmetric' or 'exact', got {method!r}"
+        )
     return gradient_from_dadbeta(net, x, y, u, d)
 
 
@@ -259,19 +321,21 @@ def flatten(grads: list[torch.Tensor], *, network_only: EPNetwork | None = None)
     if not isinstance(grads, (list, tuple)) or not grads:
         raise TypeError("grads must be a non-empty list of tensors")
     if network_only is not None:
-        grads = list(grads)[:len(network_only.network_parameters())]
+        grads = list(grads)[: len(network_only.network_parameters())]
     return torch.cat([g.reshape(-1) for g in grads])
 
 
-def cosine_similarity(g: list[torch.Tensor], h: list[torch.Tensor], *,
-                      network_only: EPNetwork | None = None) -> float:
+def cosine_similarity(
+    g: list[torch.Tensor], h: list[torch.Tensor], *, network_only: EPNetwork | None = None
+) -> float:
     """Cosine between two gradient lists (optionally only the recurrent network's part)."""
     a, b = flatten(g, network_only=network_only), flatten(h, network_only=network_only)
     return float((a * b).sum() / (a.norm() * b.norm()))
 
 
-def relative_error(g: list[torch.Tensor], ref: list[torch.Tensor], *,
-                   network_only: EPNetwork | None = None) -> float:
+def relative_error(
+    g: list[torch.Tensor], ref: list[torch.Tensor], *, network_only: EPNetwork | None = None
+) -> float:
     """``‖g - ref‖ / ‖ref‖`` over the concatenated gradients."""
     a, b = flatten(g, network_only=network_only), flatten(ref, network_only=network_only)
     return float((a - b).norm() / b.norm())

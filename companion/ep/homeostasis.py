@@ -12,6 +12,7 @@ the Jacobian of the vector field ``F(a) = Φ(a) - a`` with respect to the activa
 so ``(‖Jε‖² - εᵀJ(Jε))/n`` — two Jacobian-vector products, no ``n × n`` matrix — is an
 unbiased estimate of ``½‖J - Jᵀ‖²_F / n`` that can be added to the training loss.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,12 +22,23 @@ import torch
 from ..checks import check_int, check_square, check_tensor
 from .network import EPNetwork, sigmoid
 
-__all__ = ["homeostatic_loss", "network_field", "network_homeostatic_loss", "network_jacobian",
-           "asymmetry", "symmetry_score"]
+__all__ = [
+    "homeostatic_loss",
+    "network_field",
+    "network_homeostatic_loss",
+    "network_jacobian",
+    "asymmetry",
+    "symmetry_score",
+]
 
 
-def homeostatic_loss(f: Callable[[torch.Tensor], torch.Tensor], a: torch.Tensor, *,
-                     n_samples: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+def homeostatic_loss(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    a: torch.Tensor,
+    *,
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Monte Carlo estimate of ``mean_i ½‖J_i - J_i^T‖²_F / n`` with two ``torch.func.jvp``.
 
     Args:
@@ -55,11 +67,14 @@ def homeostatic_loss(f: Callable[[torch.Tensor], torch.Tensor], a: torch.Tensor,
     return per_row.mean()
 
 
-def _f_rows(f: Callable[[torch.Tensor], torch.Tensor], n_samples: int
-           ) -> Callable[[torch.Tensor], torch.Tensor]:
+def _f_rows(
+    f: Callable[[torch.Tensor], torch.Tensor], n_samples: int
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """Apply ``f: (batch, n) → (batch, n)`` to ``(n_samples·batch, n)`` stacked copies."""
+
     def g(z: torch.Tensor) -> torch.Tensor:
         return torch.cat([f(c) for c in z.chunk(n_samples, dim=0)], dim=0)
+
     return g
 
 
@@ -71,20 +86,29 @@ def network_field(net: EPNetwork, x: torch.Tensor) -> Callable[[torch.Tensor], t
 
     def f(a: torch.Tensor) -> torch.Tensor:
         return net.field(a, x) - a
+
     return f
 
 
-def network_homeostatic_loss(net: EPNetwork, u: torch.Tensor, x: torch.Tensor, *,
-                             n_samples: int = 1, generator: torch.Generator | None = None
-                             ) -> torch.Tensor:
+def network_homeostatic_loss(
+    net: EPNetwork,
+    u: torch.Tensor,
+    x: torch.Tensor,
+    *,
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """:func:`homeostatic_loss` of ``F(a) = Φ(a) - a`` at the fixed point ``a = σ(u)``."""
     if not isinstance(net, EPNetwork):
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     check_tensor(u, "u", ndim=2, last_dims=(net.n_state,), floating=True)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     # one batched call: the probes of all samples are rows of one (n_samples·batch, n) state
-    return homeostatic_loss(network_field(net, x.repeat(n_samples, 1)),
-                            sigmoid(u.detach()).repeat(n_samples, 1), generator=generator)
+    return homeostatic_loss(
+        network_field(net, x.repeat(n_samples, 1)),
+        sigmoid(u.detach()).repeat(n_samples, 1),
+        generator=generator,
+    )
 
 
 def network_jacobian(net: EPNetwork, u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -97,6 +121,7 @@ def network_jacobian(net: EPNetwork, u: torch.Tensor, x: torch.Tensor) -> torch.
 
     def one(ai: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
         return net.field(ai[None], xi[None])[0] - ai
+
     with torch.no_grad():
         return torch.vmap(torch.func.jacfwd(one))(a, x)
 

@@ -26,6 +26,7 @@ a linear readout, ``C(a_L) = -Σ_c y_c log softmax(V a_L + c)_c`` (``cost="xent"
 Everything is a holomorphic function of the state, of ``β`` and (for real weights) has
 the reflection property ``a(\\bar β) = \\overline{a(β)}``, which the estimators use.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,15 @@ from torch import nn
 
 from ..checks import check_int, check_tensor
 
-__all__ = ["FixedPointError", "EPNetwork", "sigmoid", "complex_dtype", "energy",
-           "rotate_backward_weights", "weight_angles"]
+__all__ = [
+    "FixedPointError",
+    "EPNetwork",
+    "sigmoid",
+    "complex_dtype",
+    "energy",
+    "rotate_backward_weights",
+    "weight_angles",
+]
 
 
 class FixedPointError(RuntimeError):
@@ -62,13 +70,21 @@ def complex_dtype(dtype: torch.dtype) -> torch.dtype:
 
 def _softmax(z: torch.Tensor) -> torch.Tensor:
     """Softmax along the last axis, holomorphic for complex ``z`` (shift by the real max)."""
-    shift = z.real.amax(dim=-1, keepdim=True).detach() if z.is_complex() else z.amax(dim=-1, keepdim=True).detach()
+    shift = (
+        z.real.amax(dim=-1, keepdim=True).detach()
+        if z.is_complex()
+        else z.amax(dim=-1, keepdim=True).detach()
+    )
     e = torch.exp(z - shift)
     return e / e.sum(dim=-1, keepdim=True)
 
 
 def _log_softmax(z: torch.Tensor) -> torch.Tensor:
-    shift = z.real.amax(dim=-1, keepdim=True).detach() if z.is_complex() else z.amax(dim=-1, keepdim=True).detach()
+    shift = (
+        z.real.amax(dim=-1, keepdim=True).detach()
+        if z.is_complex()
+        else z.amax(dim=-1, keepdim=True).detach()
+    )
     zs = z - shift
     return zs - torch.log(torch.exp(zs).sum(dim=-1, keepdim=True))
 
@@ -87,13 +103,23 @@ class EPNetwork(nn.Module):
         dtype, device: of the real parameters.
     """
 
-    def __init__(self, sizes: Sequence[int], n_classes: int, *, symmetric: bool = True,
-                 cost: str = "mse", init_scale: float = 1.0,
-                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
-                 device: torch.device | str | None = None) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        n_classes: int,
+        *,
+        symmetric: bool = True,
+        cost: str = "mse",
+        init_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
         super().__init__()
         if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
-            raise ValueError(f"sizes must be a sequence (n_0, n_1, ..., n_L) with L >= 1, got {sizes!r}")
+            raise ValueError(
+                f"sizes must be a sequence (n_0, n_1, ..., n_L) with L >= 1, got {sizes!r}"
+            )
         sizes = tuple(check_int(s, "sizes[i]", minimum=1) for s in sizes)
         n_classes = check_int(n_classes, "n_classes", minimum=2)
         if not isinstance(symmetric, bool):
@@ -101,9 +127,15 @@ class EPNetwork(nn.Module):
         if cost not in ("mse", "xent"):
             raise ValueError(f"cost must be 'mse' or 'xent', got {cost!r}")
         if cost == "mse" and sizes[-1] != n_classes:
-            raise ValueError(f"cost='mse' needs n_L = n_classes, got sizes[-1]={sizes[-1]} and "
-                             f"n_classes={n_classes}")
-        if isinstance(init_scale, bool) or not isinstance(init_scale, (int, float)) or not init_scale > 0:
+            raise ValueError(
+                f"cost='mse' needs n_L = n_classes, got sizes[-1]={sizes[-1]} and "
+                f"n_classes={n_classes}"
+            )
+        if (
+            isinstance(init_scale, bool)
+            or not isinstance(init_scale, (int, float))
+            or not init_scale > 0
+        ):
             raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
@@ -123,15 +155,19 @@ class EPNetwork(nn.Module):
             t = (torch.rand(shape, generator=generator, dtype=dtype) * 2 - 1) * bound
             return nn.Parameter(t.to(device))
 
-        self.W = nn.ParameterList([uniform((sizes[l], sizes[l - 1]), sizes[l - 1])
-                                   for l in range(1, len(sizes))])
-        self.b = nn.ParameterList([uniform((sizes[l],), sizes[l - 1]) for l in range(1, len(sizes))])
+        self.W = nn.ParameterList(
+            [uniform((sizes[l], sizes[l - 1]), sizes[l - 1]) for l in range(1, len(sizes))]
+        )
+        self.b = nn.ParameterList(
+            [uniform((sizes[l],), sizes[l - 1]) for l in range(1, len(sizes))]
+        )
         # B[k] carries layer k+2 back to layer k+1 (shape (n_{k+1}, n_{k+2})); tied: B[k] = W[k+1]^T.
         if symmetric:
             self.B = nn.ParameterList()
         else:
-            self.B = nn.ParameterList([nn.Parameter(self.W[l].detach().T.clone())
-                                       for l in range(1, self.n_layers)])
+            self.B = nn.ParameterList(
+                [nn.Parameter(self.W[l].detach().T.clone()) for l in range(1, self.n_layers)]
+            )
         if cost == "xent":
             self.V = uniform((n_classes, sizes[-1]), sizes[-1])
             self.c = nn.Parameter(torch.zeros(n_classes, dtype=dtype, device=device))
@@ -161,7 +197,7 @@ class EPNetwork(nn.Module):
 
     def split(self, u: torch.Tensor) -> list[torch.Tensor]:
         """``u: (..., n)`` → ``[u_1: (..., n_1), ..., u_L: (..., n_L)]``."""
-        return [u[..., self.offsets[l]:self.offsets[l + 1]] for l in range(self.n_layers)]
+        return [u[..., self.offsets[l] : self.offsets[l + 1]] for l in range(self.n_layers)]
 
     def zero_state(self, x: torch.Tensor) -> torch.Tensor:
         """The initial state ``u = 0: (batch, n)`` in ``x``'s dtype and device."""
@@ -177,7 +213,9 @@ class EPNetwork(nn.Module):
             check_tensor(y, "y", ndim=2, last_dims=(self.n_classes,), floating=True)
             assert isinstance(y, torch.Tensor)
             if y.shape[0] != x.shape[0]:
-                raise ValueError(f"y must have the batch size of x ({x.shape[0]}), got {y.shape[0]}")
+                raise ValueError(
+                    f"y must have the batch size of x ({x.shape[0]}), got {y.shape[0]}"
+                )
             if not torch.isfinite(y).all():
                 raise ValueError("y must be finite (it holds NaN or inf)")
 
@@ -203,8 +241,9 @@ class EPNetwork(nn.Module):
         z = self.logits(a_last)
         return (_softmax(z) - y.to(z.dtype)) @ self.V.to(z.dtype)
 
-    def _nudge(self, beta: torch.Tensor | complex | float, dt: torch.dtype,
-               device: torch.device) -> torch.Tensor | None:
+    def _nudge(
+        self, beta: torch.Tensor | complex | float, dt: torch.dtype, device: torch.device
+    ) -> torch.Tensor | None:
         if isinstance(beta, (int, float, complex)) and beta == 0:
             return None
         b = torch.as_tensor(beta, device=device)
@@ -213,8 +252,9 @@ class EPNetwork(nn.Module):
         b = b.to(dt)
         return b[:, None] if b.ndim == 1 else b
 
-    def field_layer(self, l: int, acts: list[torch.Tensor], y: torch.Tensor | None,
-                    beta: torch.Tensor | None) -> torch.Tensor:
+    def field_layer(
+        self, l: int, acts: list[torch.Tensor], y: torch.Tensor | None, beta: torch.Tensor | None
+    ) -> torch.Tensor:
         """``Φ_l`` (layer ``l`` in ``1..L``) from ``acts = [x, a_1, ..., a_L]``; ``beta`` as from ``_nudge``."""
         dt = acts[1].dtype
         h = acts[l - 1] @ self.W[l - 1].T.to(dt) + self.b[l - 1].to(dt)
@@ -227,8 +267,13 @@ class EPNetwork(nn.Module):
             h = h - beta * self.dcost(acts[l], y)
         return h
 
-    def field(self, a: torch.Tensor, x: torch.Tensor, y: torch.Tensor | None = None,
-              beta: torch.Tensor | complex | float = 0.0) -> torch.Tensor:
+    def field(
+        self,
+        a: torch.Tensor,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        beta: torch.Tensor | complex | float = 0.0,
+    ) -> torch.Tensor:
         """The vector field ``Φ(a): (batch, n)`` at activations ``a: (batch, n)``.
 
         ``beta`` is a scalar or a ``(batch,)`` tensor (one teaching signal per row); the
@@ -237,10 +282,17 @@ class EPNetwork(nn.Module):
         """
         acts = [x.to(a.dtype), *self.split(a)]
         b = self._nudge(beta, a.dtype, a.device)
-        return torch.cat([self.field_layer(l, acts, y, b) for l in range(1, self.n_layers + 1)], dim=-1)
+        return torch.cat(
+            [self.field_layer(l, acts, y, b) for l in range(1, self.n_layers + 1)], dim=-1
+        )
 
-    def step(self, u: torch.Tensor, x: torch.Tensor, y: torch.Tensor | None = None,
-             beta: torch.Tensor | complex | float = 0.0) -> torch.Tensor:
+    def step(
+        self,
+        u: torch.Tensor,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        beta: torch.Tensor | complex | float = 0.0,
+    ) -> torch.Tensor:
         """One step of the discrete dynamics ``u ← Φ(σ(u))``."""
         return self.field(sigmoid(u), x, y, beta)
 
@@ -250,15 +302,23 @@ class EPNetwork(nn.Module):
         o = self.offsets
         Bs = self.backward_weights()
         for l in range(1, self.n_layers):  # W_{l+1}: layer l → l+1 ; B: l+1 → l
-            A[o[l]:o[l + 1], o[l - 1]:o[l]] = self.W[l]
-            A[o[l - 1]:o[l], o[l]:o[l + 1]] = Bs[l - 1]
+            A[o[l] : o[l + 1], o[l - 1] : o[l]] = self.W[l]
+            A[o[l - 1] : o[l], o[l] : o[l + 1]] = Bs[l - 1]
         return A
 
     @torch.no_grad()
-    def solve(self, x: torch.Tensor, y: torch.Tensor | None = None,
-              beta: torch.Tensor | complex | float = 0.0, *, u0: torch.Tensor | None = None,
-              tol: float | None = None, max_iter: int = 1000, damping: float = 1.0,
-              schedule: str = "alternating") -> torch.Tensor:
+    def solve(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        beta: torch.Tensor | complex | float = 0.0,
+        *,
+        u0: torch.Tensor | None = None,
+        tol: float | None = None,
+        max_iter: int = 1000,
+        damping: float = 1.0,
+        schedule: str = "alternating",
+    ) -> torch.Tensor:
         """Iterate ``u ← (1-τ) u + τ Φ(σ(u))`` to the fixed point ``u*: (batch, n)``.
 
         ``schedule="alternating"`` updates the odd layers, then the even ones from the new odd
@@ -292,7 +352,9 @@ class EPNetwork(nn.Module):
             raise ValueError(f"tol must be a positive number, got {tol!r}")
         u = self.zero_state(x).to(dt) if u0 is None else u0.to(dt).clone()
         if u.shape != (x.shape[0], self.n_state):
-            raise ValueError(f"u0 must have shape {(x.shape[0], self.n_state)}, got {tuple(u.shape)}")
+            raise ValueError(
+                f"u0 must have shape {(x.shape[0], self.n_state)}, got {tuple(u.shape)}"
+            )
         x = x.to(dt)
         b = self._nudge(beta, dt, x.device)
         layers = list(range(1, self.n_layers + 1))
@@ -309,20 +371,36 @@ class EPNetwork(nn.Module):
                 new = {l: self.field_layer(l, acts, y, b) for l in group}
                 for l, h in new.items():
                     res = max(res, float((h - parts[l - 1]).abs().amax()) if h.numel() else 0.0)
-                u = torch.cat([(1 - damping) * parts[l - 1] + damping * new[l] if l in new
-                               else parts[l - 1] for l in layers], dim=-1)
+                u = torch.cat(
+                    [
+                        (1 - damping) * parts[l - 1] + damping * new[l]
+                        if l in new
+                        else parts[l - 1]
+                        for l in layers
+                    ],
+                    dim=-1,
+                )
             if not math.isfinite(res):
-                raise FixedPointError(f"fixed-point iteration diverged (non-finite state) after {it} "
-                                      "steps; reduce the weights' scale, |beta| or the damping")
+                raise FixedPointError(
+                    f"fixed-point iteration diverged (non-finite state) after {it} "
+                    "steps; reduce the weights' scale, |beta| or the damping"
+                )
             if res <= tol:
                 return u
-        raise FixedPointError(f"fixed-point iteration did not converge: last sweep moved "
-                              f"the state by {res:.3e} > tol = {tol:.1e} after {max_iter} steps; "
-                              "increase max_iter, lower the damping, or shrink the weights / |beta|")
+        raise FixedPointError(
+            f"fixed-point iteration did not converge: last sweep moved "
+            f"the state by {res:.3e} > tol = {tol:.1e} after {max_iter} steps; "
+            "increase max_iter, lower the damping, or shrink the weights / |beta|"
+        )
 
 
-def energy(net: EPNetwork, a: torch.Tensor, x: torch.Tensor, y: torch.Tensor | None = None,
-           beta: float = 0.0) -> torch.Tensor:
+def energy(
+    net: EPNetwork,
+    a: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    beta: float = 0.0,
+) -> torch.Tensor:
     """Hopfield energy ``E(a): (batch,)`` of a symmetric network (real activations in (0, 1)).
 
     .. math::
@@ -358,8 +436,9 @@ def _frob_angle(p: torch.Tensor, q: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def rotate_backward_weights(net: EPNetwork, angle: float, *,
-                            generator: torch.Generator | None = None) -> EPNetwork:
+def rotate_backward_weights(
+    net: EPNetwork, angle: float, *, generator: torch.Generator | None = None
+) -> EPNetwork:
     """Set each ``B_{l+1}`` at an angle ``angle`` (degrees) from ``W_{l+1}^T``, keeping its norm.
 
     With ``R`` a Gaussian matrix made Frobenius-orthogonal to ``W^T`` and scaled to its norm,

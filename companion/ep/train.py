@@ -5,6 +5,7 @@ method and takes an Adam (or SGD-with-momentum) step. Optionally the homeostatic
 ``λ_h ½‖J - Jᵀ‖²/n`` (estimated with two JVPs) is added, and the cosine between the
 estimate and the true gradient is tracked on a fixed probe batch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,28 +36,49 @@ class History:
     symmetry: list[float] = field(default_factory=list)
 
 
-def accuracy(net: EPNetwork, x: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 1024,
-             max_iter: int = 1000) -> float:
+def accuracy(
+    net: EPNetwork,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    batch_size: int = 1024,
+    max_iter: int = 1000,
+) -> float:
     """Fraction of ``x: (m, n_0)`` whose free-phase readout argmax equals ``labels: (m,)``."""
     if not isinstance(net, EPNetwork):
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     correct = 0
     for i in range(0, x.shape[0], batch_size):
-        xb = x[i:i + batch_size]
+        xb = x[i : i + batch_size]
         u = net.solve(xb, max_iter=max_iter)
         with torch.no_grad():
             z = net.logits(net.split(torch.sigmoid(u))[-1])
-        correct += int((z.argmax(-1) == labels[i:i + batch_size]).sum())
+        correct += int((z.argmax(-1) == labels[i : i + batch_size]).sum())
     return correct / x.shape[0]
 
 
-def train(net: EPNetwork, data: Split, *, method: str = "hep", epochs: int = 10,
-          batch_size: int = 32, optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.9,
-          n: int = 4,
-          r: float = 0.5, beta: float = 0.1, homeostasis: float = 0.0, n_probes: int = 1,
-          generator: torch.Generator | None = None, track_cosine: bool = False,
-          probe_size: int = 128, max_iter: int = 1000, desc: str | None = None) -> History:
+def train(
+    net: EPNetwork,
+    data: Split,
+    *,
+    method: str = "hep",
+    epochs: int = 10,
+    batch_size: int = 32,
+    optimizer: str = "adam",
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    n: int = 4,
+    r: float = 0.5,
+    beta: float = 0.1,
+    homeostasis: float = 0.0,
+    n_probes: int = 1,
+    generator: torch.Generator | None = None,
+    track_cosine: bool = False,
+    probe_size: int = 128,
+    max_iter: int = 1000,
+    desc: str | None = None,
+) -> History:
     """Train ``net`` in place on ``data`` and return its :class:`History`.
 
     Args:
@@ -82,8 +104,10 @@ def train(net: EPNetwork, data: Split, *, method: str = "hep", epochs: int = 10,
     if not (isinstance(homeostasis, (int, float)) and homeostasis >= 0):
         raise ValueError(f"homeostasis must be a number >= 0, got {homeostasis!r}")
     if data.x_train.shape[1] != net.sizes[0] or data.n_classes != net.n_classes:
-        raise ValueError(f"data (d={data.x_train.shape[1]}, {data.n_classes} classes) does not fit "
-                         f"the network (n_0={net.sizes[0]}, {net.n_classes} classes)")
+        raise ValueError(
+            f"data (d={data.x_train.shape[1]}, {data.n_classes} classes) does not fit "
+            f"the network (n_0={net.sizes[0]}, {net.n_classes} classes)"
+        )
     dt, dev = net.dtype, net.device
     x_tr, y_tr = data.x_train.to(dev, dt), data.y_train.to(dev)
     x_te, y_te = data.x_test.to(dev, dt), data.y_test.to(dev)
@@ -104,8 +128,21 @@ def train(net: EPNetwork, data: Split, *, method: str = "hep", epochs: int = 10,
         if track_cosine:
             u = net.solve(probe_x, max_iter=max_iter)
             ref = implicit_gradient(net, probe_x, probe_y, u=u, max_iter=max_iter)
-            est = ref if method == "bp" else ep_gradient(net, probe_x, probe_y, method=method, n=n,
-                                                         r=r, beta=beta, u=u, max_iter=max_iter)
+            est = (
+                ref
+                if method == "bp"
+                else ep_gradient(
+                    net,
+                    probe_x,
+                    probe_y,
+                    method=method,
+                    n=n,
+                    r=r,
+                    beta=beta,
+                    u=u,
+                    max_iter=max_iter,
+                )
+            )
             hist.cosine.append(cosine_similarity(est, ref, network_only=net))
             J = network_jacobian(net, u[:8], probe_x[:8])
             hist.symmetry.append(float(symmetry_score(J).mean()))
@@ -115,17 +152,20 @@ def train(net: EPNetwork, data: Split, *, method: str = "hep", epochs: int = 10,
         perm = torch.randperm(m, generator=generator).to(dev)
         total, count = 0.0, 0
         for i in range(0, m, batch_size):
-            idx = perm[i:i + batch_size]
+            idx = perm[i : i + batch_size]
             xb, yb = x_tr[idx], yh_tr[idx]
             u = net.solve(xb, max_iter=max_iter)
             if method == "bp":
                 grads = implicit_gradient(net, xb, yb, u=u, max_iter=max_iter)
             else:
-                grads = ep_gradient(net, xb, yb, method=method, n=n, r=r, beta=beta, u=u,
-                                    max_iter=max_iter)
+                grads = ep_gradient(
+                    net, xb, yb, method=method, n=n, r=r, beta=beta, u=u, max_iter=max_iter
+                )
             if homeostasis > 0:
                 with torch.enable_grad():
-                    h = network_homeostatic_loss(net, u, xb, n_samples=n_probes, generator=generator)
+                    h = network_homeostatic_loss(
+                        net, u, xb, n_samples=n_probes, generator=generator
+                    )
                     hg = torch.autograd.grad(homeostasis * h, params, allow_unused=True)
                 grads = [g if e is None else g + e for g, e in zip(grads, hg)]
             for p, g in zip(params, grads):

@@ -10,17 +10,46 @@ r"""Frame averaging (Chapter 3): exact invariance and equivariance for any backb
 Reference: Puny, Atzmon, Ben-Hamu, Misra, Grover, Smith, Lipman, *Frame Averaging for
 Invariant and Equivariant Network Design*, ICLR 2022.
 """
+
 from .averaging import FEATURE_TYPES, FrameAveraging, from_frame, to_frame
 from .models import GNNBackbone, MLPBackbone, fa_model
-from .nbody import (NBodyData, charged_particles, charged_particles_splits, coulomb_forces, energy,
-                    simulate)
-from .pca import (DEGENERATE_POLICIES, FRAME_GROUPS, DegenerateFrameWarning, Frame, pca_frame,
-                  sign_patterns, spectral_gap)
+from .nbody import (
+    NBodyData,
+    charged_particles,
+    charged_particles_splits,
+    coulomb_forces,
+    energy,
+    simulate,
+)
+from .pca import (
+    DEGENERATE_POLICIES,
+    FRAME_GROUPS,
+    DegenerateFrameWarning,
+    Frame,
+    pca_frame,
+    sign_patterns,
+    spectral_gap,
+)
 
 __all__ = [
-    "FEATURE_TYPES", "FrameAveraging", "from_frame", "to_frame",
-    "GNNBackbone", "MLPBackbone", "fa_model",
-    "NBodyData", "charged_particles", "charged_particles_splits", "coulomb_forces", "energy", "simulate",
-    "DEGENERATE_POLICIES", "FRAME_GROUPS", "DegenerateFrameWarning", "Frame", "pca_frame",
-    "sign_patterns", "spectral_gap",
+    "FEATURE_TYPES",
+    "FrameAveraging",
+    "from_frame",
+    "to_frame",
+    "GNNBackbone",
+    "MLPBackbone",
+    "fa_model",
+    "NBodyData",
+    "charged_particles",
+    "charged_particles_splits",
+    "coulomb_forces",
+    "energy",
+    "simulate",
+    "DEGENERATE_POLICIES",
+    "FRAME_GROUPS",
+    "DegenerateFrameWarning",
+    "Frame",
+    "pca_frame",
+    "sign_patterns",
+    "spectral_gap",
 ]

@@ -31,6 +31,7 @@ A ``"vector"`` may be global ``(batch, 3)`` or point-wise ``(batch, n, 3)`` (or 
 axes); so may the others. ``"tensor2"`` uses the row-major flattening of
 :data:`companion.groups.TENSOR2`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -56,7 +57,9 @@ def _check_type(kind: object, name: str) -> str:
 def _check_feature(y: torch.Tensor, kind: str, name: str, batch: int) -> torch.Tensor:
     check_tensor(y, name, min_ndim=1)
     if y.shape[0] != batch:
-        raise ValueError(f"{name} must have batch size {batch} on its first axis, got shape {tuple(y.shape)}")
+        raise ValueError(
+            f"{name} must have batch size {batch} on its first axis, got shape {tuple(y.shape)}"
+        )
     if kind in _LAST:
         check_tensor(y, name, min_ndim=2, last_dims=(_LAST[kind],), floating=True)
     elif kind == "pseudoscalar":
@@ -81,10 +84,10 @@ def to_frame(y: torch.Tensor, kind: str, frame: Frame) -> torch.Tensor:
         flat = y.reshape(b, -1, 3)
         if kind == "positions":
             flat = flat - frame.translation.to(y.dtype)[:, None, :]
-        out = (flat @ v)[:, None] * signs[None, :, None, :]                 # sigma_j V^T y
+        out = (flat @ v)[:, None] * signs[None, :, None, :]  # sigma_j V^T y
         return out.reshape(b, k, *y.shape[1:])
     flat = y.reshape(b, -1, 3, 3)
-    w = v.transpose(1, 2)[:, None] @ flat @ v[:, None]                      # V^T T V: (B, m, 3, 3)
+    w = v.transpose(1, 2)[:, None] @ flat @ v[:, None]  # V^T T V: (B, m, 3, 3)
     out = w[:, None] * (signs[:, :, None] * signs[:, None, :])[None, :, None]
     return out.reshape(b, k, *y.shape[1:])
 
@@ -105,13 +108,15 @@ def from_frame(y: torch.Tensor, kind: str, frame: Frame) -> torch.Tensor:
     v, signs = frame.basis.to(y.dtype), frame.signs.to(y.dtype)
     if kind in ("vector", "positions"):
         flat = y.reshape(b, k, -1, 3)
-        out = (flat * signs[None, :, None, :]).mean(dim=1) @ v.transpose(1, 2)  # V mean_j(sigma_j y_j)
+        out = (flat * signs[None, :, None, :]).mean(dim=1) @ v.transpose(
+            1, 2
+        )  # V mean_j(sigma_j y_j)
         if kind == "positions":
             out = out + frame.translation.to(y.dtype)[:, None, :]
         return out.reshape(b, *y.shape[2:])
     flat = y.reshape(b, k, -1, 3, 3)
     mean = (flat * (signs[:, :, None] * signs[:, None, :])[None, :, None]).mean(dim=1)
-    out = v[:, None] @ mean @ v.transpose(1, 2)[:, None]                   # V W V^T
+    out = v[:, None] @ mean @ v.transpose(1, 2)[:, None]  # V W V^T
     return out.reshape(b, *y.shape[2:])
 
 
@@ -143,12 +148,22 @@ class FrameAveraging(nn.Module):
         x_next = fa(x, v, q)     # x, v: (B, n, 3), q: (B, n, 1)
     """
 
-    def __init__(self, backbone: torch.nn.Module | Callable[..., torch.Tensor], *, group: str = "E(3)",
-                 output: str | Sequence[str] = "scalar", inputs: Sequence[str] = (),
-                 degenerate: str = "warn", gap_tol: float = 1e-4, max_batch: int | None = None) -> None:
+    def __init__(
+        self,
+        backbone: torch.nn.Module | Callable[..., torch.Tensor],
+        *,
+        group: str = "E(3)",
+        output: str | Sequence[str] = "scalar",
+        inputs: Sequence[str] = (),
+        degenerate: str = "warn",
+        gap_tol: float = 1e-4,
+        max_batch: int | None = None,
+    ) -> None:
         super().__init__()
         if not callable(backbone):
-            raise TypeError(f"backbone must be an nn.Module or a callable, got {type(backbone).__name__}")
+            raise TypeError(
+                f"backbone must be an nn.Module or a callable, got {type(backbone).__name__}"
+            )
         if group not in FRAME_GROUPS:
             raise ValueError(f"group must be one of {FRAME_GROUPS}, got {group!r}")
         if isinstance(output, str):
@@ -156,9 +171,13 @@ class FrameAveraging(nn.Module):
         elif isinstance(output, Sequence) and len(output) > 0:
             self.output = tuple(_check_type(o, f"output[{i}]") for i, o in enumerate(output))
         else:
-            raise ValueError(f"output must be a feature type or a non-empty tuple of them, got {output!r}")
+            raise ValueError(
+                f"output must be a feature type or a non-empty tuple of them, got {output!r}"
+            )
         if isinstance(inputs, str) or not isinstance(inputs, Sequence):
-            raise TypeError(f"inputs must be a sequence of feature types, got {type(inputs).__name__}")
+            raise TypeError(
+                f"inputs must be a sequence of feature types, got {type(inputs).__name__}"
+            )
         self.inputs = tuple(_check_type(t, f"inputs[{i}]") for i, t in enumerate(inputs))
         if degenerate not in DEGENERATE_POLICIES:
             raise ValueError(f"degenerate must be one of {DEGENERATE_POLICIES}, got {degenerate!r}")
@@ -170,14 +189,30 @@ class FrameAveraging(nn.Module):
         self.degenerate = degenerate
         self.gap_tol = gap_tol
 
-    def frame(self, x: torch.Tensor, *, weights: torch.Tensor | None = None,
-              mask: torch.Tensor | None = None) -> Frame:
+    def frame(
+        self,
+        x: torch.Tensor,
+        *,
+        weights: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> Frame:
         """The PCA frame this wrapper uses for ``x: (batch, n, 3)``."""
-        return pca_frame(x, self.group, weights=weights, mask=mask, degenerate=self.degenerate,
-                         gap_tol=self.gap_tol)
+        return pca_frame(
+            x,
+            self.group,
+            weights=weights,
+            mask=mask,
+            degenerate=self.degenerate,
+            gap_tol=self.gap_tol,
+        )
 
-    def forward(self, x: torch.Tensor, *extra: torch.Tensor, weights: torch.Tensor | None = None,
-                mask: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        *extra: torch.Tensor,
+        weights: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Frame-averaged backbone output for point clouds ``x: (batch, n, 3)``.
 
         ``weights``/``mask`` (``(batch, n)``) only shape the frame; pass a mask to the
@@ -185,8 +220,9 @@ class FrameAveraging(nn.Module):
         """
         frame = self.frame(x, weights=weights, mask=mask)
         if len(extra) != len(self.inputs):
-            raise ValueError(f"expected {len(self.inputs)} extra inputs of types {self.inputs}, "
-                             f"got {len(extra)}")
+            raise ValueError(
+                f"expected {len(self.inputs)} extra inputs of types {self.inputs}, got {len(extra)}"
+            )
         b, k = x.shape[0], frame.size
         args = [frame.canonicalize(x).reshape(b * k, *x.shape[1:])]
         for i, (y, kind) in enumerate(zip(extra, self.inputs)):
@@ -196,16 +232,22 @@ class FrameAveraging(nn.Module):
         kinds = self.output if isinstance(self.output, tuple) else (self.output,)
         outs = out if isinstance(self.output, tuple) else (out,)
         if not isinstance(outs, (tuple, list)) or len(outs) != len(kinds):
-            raise ValueError(f"backbone must return {len(kinds)} tensor(s) for output={self.output!r}")
+            raise ValueError(
+                f"backbone must return {len(kinds)} tensor(s) for output={self.output!r}"
+            )
         results = []
         for j, (y, kind) in enumerate(zip(outs, kinds)):
             if not isinstance(y, torch.Tensor) or y.ndim < 1 or y.shape[0] != b * k:
-                raise ValueError(f"backbone output {j} must be a tensor with batch size {b * k} "
-                                 f"(batch * frame size), got {getattr(y, 'shape', type(y).__name__)}")
+                raise ValueError(
+                    f"backbone output {j} must be a tensor with batch size {b * k} "
+                    f"(batch * frame size), got {getattr(y, 'shape', type(y).__name__)}"
+                )
             y = y.reshape(b, k, *y.shape[1:])
             if kind in _LAST and y.shape[-1] != _LAST[kind]:
-                raise ValueError(f"backbone output {j} of type {kind!r} must have last dimension "
-                                 f"{_LAST[kind]}, got shape {tuple(y.shape[2:])}")
+                raise ValueError(
+                    f"backbone output {j} of type {kind!r} must have last dimension "
+                    f"{_LAST[kind]}, got shape {tuple(y.shape[2:])}"
+                )
             results.append(from_frame(y, kind, frame))
         return tuple(results) if isinstance(self.output, tuple) else results[0]
 
@@ -213,8 +255,10 @@ class FrameAveraging(nn.Module):
         total = args[0].shape[0]
         if self.max_batch is None or total <= self.max_batch:
             return self.backbone(*args)
-        parts = [self.backbone(*(a[i:i + self.max_batch] for a in args))
-                 for i in range(0, total, self.max_batch)]
+        parts = [
+            self.backbone(*(a[i : i + self.max_batch] for a in args))
+            for i in range(0, total, self.max_batch)
+        ]
         if isinstance(parts[0], (tuple, list)):
             return tuple(torch.cat(p, dim=0) for p in zip(*parts))
         return torch.cat(parts, dim=0)

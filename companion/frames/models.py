@@ -16,6 +16,7 @@ as :math:`x_i + \Delta_i`. Neither is rotation- or translation-equivariant; wrap
   :math:`x_i + \phi_{out}(h_i)`. It is permutation-equivariant, but its raw coordinate
   inputs break rotation and translation symmetry.
 """
+
 from __future__ import annotations
 
 import torch
@@ -41,8 +42,10 @@ def _check_inputs(x: torch.Tensor, v: torch.Tensor, q: torch.Tensor, n: int | No
     check_tensor(v, "v", ndim=3, last_dims=(3,), floating=True)
     check_tensor(q, "q", ndim=3, last_dims=(1,), floating=True)
     if v.shape != x.shape or q.shape[:2] != x.shape[:2]:
-        raise ValueError(f"x, v, q must share (batch, n): got {tuple(x.shape)}, {tuple(v.shape)}, "
-                         f"{tuple(q.shape)}")
+        raise ValueError(
+            f"x, v, q must share (batch, n): got {tuple(x.shape)}, {tuple(v.shape)}, "
+            f"{tuple(q.shape)}"
+        )
     if n is not None and x.shape[1] != n:
         raise ValueError(f"this model was built for n = {n} particles, got {x.shape[1]}")
 
@@ -92,10 +95,10 @@ class GNNBackbone(nn.Module):
         _check_inputs(x, v, q, None)
         b, n, _ = x.shape
         q = q.to(x.dtype)
-        h = self.embed(torch.cat([x, v, q], dim=-1))                          # (B, n, H)
+        h = self.embed(torch.cat([x, v, q], dim=-1))  # (B, n, H)
         diff = x[:, :, None, :] - x[:, None, :, :]
         e = torch.stack([(q[:, :, None, 0] * q[:, None, :, 0]), (diff * diff).sum(-1)], dim=-1)
-        off = ~torch.eye(n, dtype=torch.bool, device=x.device)               # no self-messages
+        off = ~torch.eye(n, dtype=torch.bool, device=x.device)  # no self-messages
         for edge, node in zip(self.edge, self.node):
             hi = h[:, :, None, :].expand(b, n, n, h.shape[-1])
             hj = h[:, None, :, :].expand(b, n, n, h.shape[-1])
@@ -110,4 +113,6 @@ def fa_model(backbone: torch.nn.Module, group: str = "E(3)", **kwargs) -> FrameA
     Positions are of type ``"positions"``, velocities ``"vector"``, charges ``"scalar"``.
     ``kwargs`` (``degenerate``, ``gap_tol``) go to the wrapper.
     """
-    return FrameAveraging(backbone, group=group, output="positions", inputs=("vector", "scalar"), **kwargs)
+    return FrameAveraging(
+        backbone, group=group, output="positions", inputs=("vector", "scalar"), **kwargs
+    )

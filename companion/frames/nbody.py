@@ -24,6 +24,7 @@ The total energy :math:`E = \tfrac12\sum_i \lVert v_i\rVert^2 + \tfrac12\sum_{i\
 (:func:`energy`) is conserved up to the integrator's :math:`O(\Delta t)` error away from
 close encounters; the momentum :math:`\sum_i v_i` is conserved to rounding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,14 @@ import torch
 
 from ..checks import check_int, check_tensor
 
-__all__ = ["NBodyData", "coulomb_forces", "energy", "simulate", "charged_particles",
-           "charged_particles_splits"]
+__all__ = [
+    "NBodyData",
+    "coulomb_forces",
+    "energy",
+    "simulate",
+    "charged_particles",
+    "charged_particles_splits",
+]
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,9 @@ class NBodyData:
 
     def to(self, *args, **kwargs) -> "NBodyData":
         """Move/cast every tensor (``.to(device)``, ``.to(torch.float32)``)."""
-        return NBodyData(*(t.to(*args, **kwargs) for t in (self.x, self.v, self.charges, self.x_target)))
+        return NBodyData(
+            *(t.to(*args, **kwargs) for t in (self.x, self.v, self.charges, self.x_target))
+        )
 
     def subset(self, n: int) -> "NBodyData":
         """The first ``n`` trajectories."""
@@ -90,7 +99,9 @@ def _pair_strength(charges: torch.Tensor, strength: float) -> torch.Tensor:
     return kqq * (1 - torch.eye(q.shape[1], dtype=q.dtype, device=q.device))
 
 
-def _forces(x: torch.Tensor, kqq: torch.Tensor, eye: torch.Tensor, max_force: float) -> torch.Tensor:
+def _forces(
+    x: torch.Tensor, kqq: torch.Tensor, eye: torch.Tensor, max_force: float
+) -> torch.Tensor:
     # |f_ij| = k q_i q_j / r_ij^2 (clamped); F_i = sum_j |f_ij| (x_i - x_j) / r_ij
     #        = x_i sum_j c_ij - sum_j c_ij x_j  with c_ij = |f_ij| / r_ij
     inv_r = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist").add_(eye).reciprocal_()
@@ -98,8 +109,9 @@ def _forces(x: torch.Tensor, kqq: torch.Tensor, eye: torch.Tensor, max_force: fl
     return c.sum(dim=-1, keepdim=True) * x - torch.bmm(c, x)
 
 
-def coulomb_forces(x: torch.Tensor, charges: torch.Tensor, *, strength: float = 1.0,
-                   max_force: float = 100.0) -> torch.Tensor:
+def coulomb_forces(
+    x: torch.Tensor, charges: torch.Tensor, *, strength: float = 1.0, max_force: float = 100.0
+) -> torch.Tensor:
     r"""Pair-summed forces :math:`F_i` on every particle. ``x: (B, n, 3)``, ``charges: (B, n, 1)`` → ``(B, n, 3)``.
 
     Each pair force :math:`f_{ij} = k q_i q_j (x_i - x_j)/r_{ij}^3` is scaled down to norm
@@ -112,7 +124,9 @@ def coulomb_forces(x: torch.Tensor, charges: torch.Tensor, *, strength: float = 
     return _forces(x, _pair_strength(charges.to(x.dtype), strength), eye, max_force)
 
 
-def energy(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, *, strength: float = 1.0) -> torch.Tensor:
+def energy(
+    x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, *, strength: float = 1.0
+) -> torch.Tensor:
     r"""Total energy :math:`\tfrac12\sum_i\lVert v_i\rVert^2 + \sum_{i<j} k q_i q_j / r_{ij}` per system, ``(B,)``."""
     _check_state(x, v, charges)
     n = x.shape[1]
@@ -123,8 +137,16 @@ def energy(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, *, strength:
     return 0.5 * (v * v).sum(dim=(1, 2)) + potential
 
 
-def simulate(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, n_steps: int, *,
-             dt: float = 1e-3, strength: float = 1.0, max_force: float = 100.0) -> tuple[torch.Tensor, torch.Tensor]:
+def simulate(
+    x: torch.Tensor,
+    v: torch.Tensor,
+    charges: torch.Tensor,
+    n_steps: int,
+    *,
+    dt: float = 1e-3,
+    strength: float = 1.0,
+    max_force: float = 100.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Advance ``n_steps`` kick–drift steps; returns the final ``(x, v)``, each ``(B, n, 3)``.
 
     The map :math:`(x, v) \mapsto (x', v')` is E(3)-equivariant: rotating/reflecting
@@ -145,11 +167,20 @@ def simulate(x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, n_steps: i
     return x, v
 
 
-def charged_particles(n_samples: int, *, n_particles: int = 5, n_burn: int = 3000,
-                      n_steps: int = 1000, dt: float = 1e-3, loc_std: float = 1.0,
-                      vel_norm: float = 0.5, strength: float = 1.0, max_force: float = 100.0,
-                      generator: torch.Generator | None = None,
-                      dtype: torch.dtype = torch.float32) -> NBodyData:
+def charged_particles(
+    n_samples: int,
+    *,
+    n_particles: int = 5,
+    n_burn: int = 3000,
+    n_steps: int = 1000,
+    dt: float = 1e-3,
+    loc_std: float = 1.0,
+    vel_norm: float = 0.5,
+    strength: float = 1.0,
+    max_force: float = 100.0,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> NBodyData:
     """Generate ``n_samples`` independent trajectories of the charged-particle system.
 
     Initial state: positions :math:`\\mathcal N(0, \\mathrm{loc\\_std}^2)`, velocities of
@@ -167,17 +198,24 @@ def charged_particles(n_samples: int, *, n_particles: int = 5, n_burn: int = 300
     x = torch.randn(n_samples, n_particles, 3, generator=generator, dtype=f64) * loc_std
     v = torch.randn(n_samples, n_particles, 3, generator=generator, dtype=f64)
     v = v * (vel_norm / v.norm(dim=-1, keepdim=True))
-    charges = torch.where(torch.rand(n_samples, n_particles, 1, generator=generator, dtype=f64) < 0.5,
-                          -1.0, 1.0).to(f64)
+    charges = torch.where(
+        torch.rand(n_samples, n_particles, 1, generator=generator, dtype=f64) < 0.5, -1.0, 1.0
+    ).to(f64)
     kw = dict(dt=dt, strength=strength, max_force=max_force)
     x, v = simulate(x, v, charges, n_burn, **kw)
     x_target, _ = simulate(x, v, charges, n_steps, **kw)
     return NBodyData(x, v, charges, x_target).to(dtype)
 
 
-def charged_particles_splits(n_train: int = 3000, n_val: int = 2000, n_test: int = 2000, *,
-                             seed: int = 0, dtype: torch.dtype = torch.float32,
-                             **kwargs) -> dict[str, NBodyData]:
+def charged_particles_splits(
+    n_train: int = 3000,
+    n_val: int = 2000,
+    n_test: int = 2000,
+    *,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+    **kwargs,
+) -> dict[str, NBodyData]:
     """Train / validation / test splits (the papers' sizes by default), from one seed.
 
     Each split is drawn from its own generator (seeded ``seed``, ``seed + 1``, ``seed + 2``),

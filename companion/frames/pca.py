@@ -48,6 +48,7 @@ Two more properties used by :mod:`companion.frames.averaging`: the frame is diff
 equivariant; the eigenvector gradients grow like 1/gap near degeneracy), and it does not
 depend on the order of the points, so a permutation-equivariant backbone stays so.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -58,8 +59,15 @@ import torch
 
 from ..checks import check_tensor
 
-__all__ = ["FRAME_GROUPS", "DEGENERATE_POLICIES", "DegenerateFrameWarning", "Frame",
-           "pca_frame", "spectral_gap", "sign_patterns"]
+__all__ = [
+    "FRAME_GROUPS",
+    "DEGENERATE_POLICIES",
+    "DegenerateFrameWarning",
+    "Frame",
+    "pca_frame",
+    "spectral_gap",
+    "sign_patterns",
+]
 
 FRAME_GROUPS = ("O(3)", "SO(3)", "E(3)", "SE(3)")
 """The groups that have a PCA frame here, with translations (E, SE) or without (O, SO)."""
@@ -70,8 +78,12 @@ class DegenerateFrameWarning(UserWarning):
     """Some inputs have (nearly) equal covariance eigenvalues: their frame is not unique."""
 
 
-def sign_patterns(proper: bool = False, *, dtype: torch.dtype = torch.float64,
-                  device: torch.device | str | None = None) -> torch.Tensor:
+def sign_patterns(
+    proper: bool = False,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     r"""The sign vectors :math:`s \in \{\pm1\}^3`: all 8, or the 4 with :math:`s_1 s_2 s_3 = +1`.
 
     Returns ``(8, 3)`` or ``(4, 3)``; the first row is ``(1, 1, 1)``.
@@ -145,11 +157,14 @@ def spectral_gap(eigenvalues: torch.Tensor) -> torch.Tensor:
     lam = check_tensor(eigenvalues, "eigenvalues", last_dims=(3,), floating=True)
     gaps = torch.minimum(lam[..., 1] - lam[..., 0], lam[..., 2] - lam[..., 1])
     top = lam[..., 2]
-    return torch.where(top > 0, gaps / top.clamp_min(torch.finfo(lam.dtype).tiny), torch.zeros_like(top))
+    return torch.where(
+        top > 0, gaps / top.clamp_min(torch.finfo(lam.dtype).tiny), torch.zeros_like(top)
+    )
 
 
-def _check_weights(weights: torch.Tensor | None, mask: torch.Tensor | None,
-                   x: torch.Tensor) -> torch.Tensor | None:
+def _check_weights(
+    weights: torch.Tensor | None, mask: torch.Tensor | None, x: torch.Tensor
+) -> torch.Tensor | None:
     b, n, _ = x.shape
     if weights is not None and mask is not None:
         raise ValueError("give either weights or mask, not both")
@@ -158,27 +173,38 @@ def _check_weights(weights: torch.Tensor | None, mask: torch.Tensor | None,
         if mask.dtype != torch.bool:
             raise TypeError(f"mask must be a bool tensor, got {mask.dtype}")
         if tuple(mask.shape) != (b, n):
-            raise ValueError(f"mask must have shape {(b, n)} like x's first two axes, got {tuple(mask.shape)}")
+            raise ValueError(
+                f"mask must have shape {(b, n)} like x's first two axes, got {tuple(mask.shape)}"
+            )
         weights = mask.to(torch.float64)
     elif weights is not None:
         check_tensor(weights, "weights", ndim=2, floating=True)
         if tuple(weights.shape) != (b, n):
-            raise ValueError(f"weights must have shape {(b, n)} like x's first two axes, "
-                             f"got {tuple(weights.shape)}")
+            raise ValueError(
+                f"weights must have shape {(b, n)} like x's first two axes, "
+                f"got {tuple(weights.shape)}"
+            )
         if not torch.isfinite(weights).all() or (weights < 0).any():
             raise ValueError("weights must be finite and non-negative")
         weights = weights.to(torch.float64)
     else:
         return None
     if b and ((weights > 0).sum(dim=1) < 3).any():
-        raise ValueError("every sample needs at least 3 points with positive weight (mask) "
-                         "to define a 3D frame")
+        raise ValueError(
+            "every sample needs at least 3 points with positive weight (mask) to define a 3D frame"
+        )
     return weights
 
 
-def pca_frame(x: torch.Tensor, group: str = "E(3)", *, weights: torch.Tensor | None = None,
-              mask: torch.Tensor | None = None, degenerate: str = "warn",
-              gap_tol: float = 1e-4) -> Frame:
+def pca_frame(
+    x: torch.Tensor,
+    group: str = "E(3)",
+    *,
+    weights: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
+    degenerate: str = "warn",
+    gap_tol: float = 1e-4,
+) -> Frame:
     r"""The PCA frame of point clouds ``x: (batch, n, 3)`` for ``group``.
 
     Args:
@@ -197,12 +223,16 @@ def pca_frame(x: torch.Tensor, group: str = "E(3)", *, weights: torch.Tensor | N
     """
     x = check_tensor(x, "x", ndim=3, floating=True)
     if x.shape[-1] != 3:
-        raise ValueError(f"x must hold 3D points, shape (batch, n, 3); got last dimension {x.shape[-1]}")
+        raise ValueError(
+            f"x must hold 3D points, shape (batch, n, 3); got last dimension {x.shape[-1]}"
+        )
     if x.is_complex():
         raise TypeError(f"x must be real, got {x.dtype}")
     if x.shape[1] < 3:
-        raise ValueError(f"x must have at least n = 3 points (as many as dimensions) to define a frame, "
-                         f"got n = {x.shape[1]}")
+        raise ValueError(
+            f"x must have at least n = 3 points (as many as dimensions) to define a frame, "
+            f"got n = {x.shape[1]}"
+        )
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or infinite coordinates")
     if group not in FRAME_GROUPS:
@@ -217,32 +247,41 @@ def pca_frame(x: torch.Tensor, group: str = "E(3)", *, weights: torch.Tensor | N
     b, n = x.shape[:2]
     translate = group in ("E(3)", "SE(3)")
     if w is None:
-        t = x64.mean(dim=1) if translate else x64.new_zeros(b, 3)           # (B, 3)
+        t = x64.mean(dim=1) if translate else x64.new_zeros(b, 3)  # (B, 3)
         xc = x64 - t[:, None, :] if translate else x64
-        cov = xc.transpose(1, 2) @ xc / n                                    # (B, 3, 3)
+        cov = xc.transpose(1, 2) @ xc / n  # (B, 3, 3)
     else:
-        total = w.sum(dim=1)                                                 # (B,)
+        total = w.sum(dim=1)  # (B,)
         t = (w[..., None] * x64).sum(dim=1) / total[:, None] if translate else x64.new_zeros(b, 3)
         xc = x64 - t[:, None, :]
         cov = (xc * w[..., None]).transpose(1, 2) @ xc / total[:, None, None]
-    lam, vec = torch.linalg.eigh(cov)                                        # ascending
+    lam, vec = torch.linalg.eigh(cov)  # ascending
     proper = group in ("SO(3)", "SE(3)")
     if proper:
         # make V a rotation (flip its last column where det V = -1); the proper sign
         # patterns (even number of flips) then give exactly the det +1 elements
         det = (torch.linalg.cross(vec[..., 0], vec[..., 1]) * vec[..., 2]).sum(-1)
         vec = torch.cat([vec[..., :2], vec[..., 2:] * det.sign()[:, None, None]], dim=-1)
-    signs = _SIGNS[proper].to(device=x.device, dtype=x.dtype)                # (k, 3)
+    signs = _SIGNS[proper].to(device=x.device, dtype=x.dtype)  # (k, 3)
 
     gap = spectral_gap(lam)
     flagged = gap < gap_tol
     n_bad = int(flagged.sum()) if flagged.numel() else 0
     if n_bad and degenerate != "ignore":
-        msg = (f"{n_bad} of {x.shape[0]} point clouds have nearly equal covariance eigenvalues "
-               f"(relative gap < {gap_tol:g}, smallest {float(gap.min()):.1e}); their {group} frame is "
-               "not unique, so frame averaging is only approximately invariant for them")
+        msg = (
+            f"{n_bad} of {x.shape[0]} point clouds have nearly equal covariance eigenvalues "
+            f"(relative gap < {gap_tol:g}, smallest {float(gap.min()):.1e}); their {group} frame is "
+            "not unique, so frame averaging is only approximately invariant for them"
+        )
         if degenerate == "raise":
             raise ValueError(msg)
         warnings.warn(msg, DegenerateFrameWarning, stacklevel=2)
-    return Frame(basis=vec.to(x.dtype), signs=signs, translation=t.to(x.dtype),
-                 eigenvalues=lam.to(x.dtype), gap=gap.to(x.dtype), degenerate=flagged, group=group)
+    return Frame(
+        basis=vec.to(x.dtype),
+        signs=signs,
+        translation=t.to(x.dtype),
+        eigenvalues=lam.to(x.dtype),
+        gap=gap.to(x.dtype),
+        degenerate=flagged,
+        group=group,
+    )

@@ -5,21 +5,66 @@
 * :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its references (dense, e3nn CG, sphere grid);
 * :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
+
 from .layers import DegreeLinear, GauntLayer
-from .coefficients import (allowed_paths, gaunt_from_wigner, gaunt_quadrature, gaunt_tensor,
-                           gaunt_to_wigner_constant, wigner_3j_000)
-from .product import (dense_sizes, e3nn_gaunt_tensor_product, fft_sizes, from_e3nn_layout, gaunt_product,
-                      gaunt_product_dense, gaunt_product_e3nn, gaunt_product_grid, grid_resolution,
-                      to_e3nn_layout)
-from .sh_fourier import (degree_of, fourier_to_sh, fourier_to_sh_matrix, num_coefficients, real_spherical_harmonics,
-                         sh_on_torus,
-                         sh_to_fourier, sh_to_fourier_matrix, torus_points)
+from .coefficients import (
+    allowed_paths,
+    gaunt_from_wigner,
+    gaunt_quadrature,
+    gaunt_tensor,
+    gaunt_to_wigner_constant,
+    wigner_3j_000,
+)
+from .product import (
+    dense_sizes,
+    e3nn_gaunt_tensor_product,
+    fft_sizes,
+    from_e3nn_layout,
+    gaunt_product,
+    gaunt_product_dense,
+    gaunt_product_e3nn,
+    gaunt_product_grid,
+    grid_resolution,
+    to_e3nn_layout,
+)
+from .sh_fourier import (
+    degree_of,
+    fourier_to_sh,
+    fourier_to_sh_matrix,
+    num_coefficients,
+    real_spherical_harmonics,
+    sh_on_torus,
+    sh_to_fourier,
+    sh_to_fourier_matrix,
+    torus_points,
+)
 
 __all__ = [
-    "DegreeLinear", "GauntLayer",
-    "allowed_paths", "gaunt_from_wigner", "gaunt_quadrature", "gaunt_tensor", "gaunt_to_wigner_constant",
-    "wigner_3j_000", "dense_sizes", "e3nn_gaunt_tensor_product", "fft_sizes", "from_e3nn_layout", "gaunt_product",
-    "gaunt_product_dense", "gaunt_product_e3nn", "gaunt_product_grid", "grid_resolution", "to_e3nn_layout",
-    "degree_of", "real_spherical_harmonics", "fourier_to_sh", "fourier_to_sh_matrix", "num_coefficients", "sh_on_torus",
-    "sh_to_fourier", "sh_to_fourier_matrix", "torus_points",
+    "DegreeLinear",
+    "GauntLayer",
+    "allowed_paths",
+    "gaunt_from_wigner",
+    "gaunt_quadrature",
+    "gaunt_tensor",
+    "gaunt_to_wigner_constant",
+    "wigner_3j_000",
+    "dense_sizes",
+    "e3nn_gaunt_tensor_product",
+    "fft_sizes",
+    "from_e3nn_layout",
+    "gaunt_product",
+    "gaunt_product_dense",
+    "gaunt_product_e3nn",
+    "gaunt_product_grid",
+    "grid_resolution",
+    "to_e3nn_layout",
+    "degree_of",
+    "real_spherical_harmonics",
+    "fourier_to_sh",
+    "fourier_to_sh_matrix",
+    "num_coefficients",
+    "sh_on_torus",
+    "sh_to_fourier",
+    "sh_to_fourier_matrix",
+    "torus_points",
 ]

@@ -5,6 +5,7 @@ The comparison is the paper's: ``C`` channels, input degrees ``0..L``, output de
 (:func:`~companion.gaunt.product.e3nn_gaunt_tensor_product`), timed on its own data
 layout; every method is warmed up, then the *median* of repeated calls is reported.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,13 +16,26 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..checks import check_int
-from .product import e3nn_gaunt_tensor_product, from_e3nn_layout, gaunt_product, gaunt_product_grid, to_e3nn_layout
+from .product import (
+    e3nn_gaunt_tensor_product,
+    from_e3nn_layout,
+    gaunt_product,
+    gaunt_product_grid,
+    to_e3nn_layout,
+)
 
 __all__ = ["median_time", "compare", "loglog_slope", "markdown_table"]
 
 
-def median_time(fn: Callable[[], object], *, device: torch.device | str = "cpu", warmup: int = 3,
-                min_repeats: int = 5, max_repeats: int = 50, budget_s: float = 0.5) -> float:
+def median_time(
+    fn: Callable[[], object],
+    *,
+    device: torch.device | str = "cpu",
+    warmup: int = 3,
+    min_repeats: int = 5,
+    max_repeats: int = 50,
+    budget_s: float = 0.5,
+) -> float:
     """Median wall time of ``fn()`` in seconds: ``warmup`` untimed calls, then at least
     ``min_repeats`` and at most ``max_repeats`` timed calls (stopping once ``budget_s`` is spent).
     CUDA work is synchronised around each call."""
@@ -32,7 +46,9 @@ def median_time(fn: Callable[[], object], *, device: torch.device | str = "cpu",
     sync()
     times: list[float] = []
     start = time.perf_counter()
-    while len(times) < max_repeats and (len(times) < min_repeats or time.perf_counter() - start < budget_s):
+    while len(times) < max_repeats and (
+        len(times) < min_repeats or time.perf_counter() - start < budget_s
+    ):
         t0 = time.perf_counter()
         fn()
         sync()
@@ -40,9 +56,18 @@ def median_time(fn: Callable[[], object], *, device: torch.device | str = "cpu",
     return statistics.median(times)
 
 
-def compare(degrees: Sequence[int], *, channels: int = 128, nodes: int = 1, e3nn_max: int = 6,
-            grid_max: int = 8, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-            generator: torch.Generator | None = None, budget_s: float = 0.5) -> list[dict]:
+def compare(
+    degrees: Sequence[int],
+    *,
+    channels: int = 128,
+    nodes: int = 1,
+    e3nn_max: int = 6,
+    grid_max: int = 8,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    generator: torch.Generator | None = None,
+    budget_s: float = 0.5,
+) -> list[dict]:
     """Time e3nn's CG reference, the sphere-grid variant and
     :func:`~companion.gaunt.product.gaunt_product` for each max degree.
 
@@ -51,7 +76,10 @@ def compare(degrees: Sequence[int], *, channels: int = 128, nodes: int = 1, e3nn
     e3nn construction time, and the largest deviation of each method from the reference
     (e3nn where run, else the ``"fft"`` route).
     """
-    channels, nodes = check_int(channels, "channels", minimum=1), check_int(nodes, "nodes", minimum=1)
+    channels, nodes = (
+        check_int(channels, "channels", minimum=1),
+        check_int(nodes, "nodes", minimum=1),
+    )
     device = torch.device(device)
     rows = []
     for L in degrees:
@@ -70,15 +98,19 @@ def compare(degrees: Sequence[int], *, channels: int = 128, nodes: int = 1, e3nn
             a, b = to_e3nn_layout(x1), to_e3nn_layout(x2)
             with torch.no_grad():
                 ref = from_e3nn_layout(tp(a, b, w), channels, L_out)
-                row["e3nn_ms"] = 1e3 * median_time(lambda: tp(a, b, w), device=device, budget_s=budget_s)
+                row["e3nn_ms"] = 1e3 * median_time(
+                    lambda: tp(a, b, w), device=device, budget_s=budget_s
+                )
         else:
             row["e3nn_ms"] = None
         with torch.no_grad():
             outs = {}
-            for name, fn in (("fft", lambda: gaunt_product(x1, x2, L_out, method="fft")),
-                             ("dense", lambda: gaunt_product(x1, x2, L_out, method="dense")),
-                             ("auto", lambda: gaunt_product(x1, x2, L_out)),
-                             ("grid", lambda: gaunt_product_grid(x1, x2, L_out))):
+            for name, fn in (
+                ("fft", lambda: gaunt_product(x1, x2, L_out, method="fft")),
+                ("dense", lambda: gaunt_product(x1, x2, L_out, method="dense")),
+                ("auto", lambda: gaunt_product(x1, x2, L_out)),
+                ("grid", lambda: gaunt_product_grid(x1, x2, L_out)),
+            ):
                 if name == "grid" and L > grid_max:
                     row["grid_ms"] = None
                     continue
@@ -100,7 +132,9 @@ def loglog_slope(degrees: Sequence[float], times: Sequence[float]) -> float:
     """Least-squares slope of ``log(time)`` against ``log(degree)``: the empirical exponent."""
     pts = [(math.log(d), math.log(t)) for d, t in zip(degrees, times) if d and t]
     if len(pts) < 2:
-        raise ValueError("loglog_slope needs at least two (degree, time) pairs with positive values")
+        raise ValueError(
+            "loglog_slope needs at least two (degree, time) pairs with positive values"
+        )
     mx = sum(p[0] for p in pts) / len(pts)
     my = sum(p[1] for p in pts) / len(pts)
     return sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
@@ -108,15 +142,21 @@ def loglog_slope(degrees: Sequence[float], times: Sequence[float]) -> float:
 
 def markdown_table(rows: Sequence[dict]) -> str:
     """The rows of :func:`compare` as a Markdown table (times in ms, ratios e3nn / method)."""
+
     def f(v, fmt):
         return "—" if v is None else format(v, fmt)
-    head = ("| max degree L | out degree | e3nn CG (ms) | grid (ms) | FFT route (ms) | dense route (ms) "
-            "| auto (ms) | e3nn / grid | e3nn / FFT | e3nn / dense | e3nn / auto | max rel. error |")
+
+    head = (
+        "| max degree L | out degree | e3nn CG (ms) | grid (ms) | FFT route (ms) | dense route (ms) "
+        "| auto (ms) | e3nn / grid | e3nn / FFT | e3nn / dense | e3nn / auto | max rel. error |"
+    )
     lines = [head, "|" + "---|" * 12]
     for r in rows:
         err = max(v for k, v in r.items() if k.endswith("_err"))
-        lines.append(f"| {r['L']} | {r['L_out']} | {f(r['e3nn_ms'], '.3f')} | {f(r.get('grid_ms'), '.3f')} "
-                     f"| {f(r['fft_ms'], '.3f')} | {f(r['dense_ms'], '.3f')} | {f(r['auto_ms'], '.3f')} "
-                     f"| {f(r['grid_speedup'], '.1f')} | {f(r['fft_speedup'], '.1f')} "
-                     f"| {f(r['dense_speedup'], '.1f')} | {f(r['auto_speedup'], '.1f')} | {err:.1e} |")
+        lines.append(
+            f"| {r['L']} | {r['L_out']} | {f(r['e3nn_ms'], '.3f')} | {f(r.get('grid_ms'), '.3f')} "
+            f"| {f(r['fft_ms'], '.3f')} | {f(r['dense_ms'], '.3f')} | {f(r['auto_ms'], '.3f')} "
+            f"| {f(r['grid_speedup'], '.1f')} | {f(r['fft_speedup'], '.1f')} "
+            f"| {f(r['dense_speedup'], '.1f')} | {f(r['auto_speedup'], '.1f')} | {err:.1e} |"
+        )
     return "\n".join(lines)

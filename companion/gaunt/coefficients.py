@@ -24,6 +24,7 @@ It is the coefficient of :math:`Y_{l_3 m_3}` in the product :math:`Y_{l_1 m_1} Y
    invariant, hence constant, and :math:`\int g = \sum_m W G = c`, so
    :math:`c = 4\pi\, g(n)` at any one point :math:`n`.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,14 @@ from e3nn import o3
 from ..checks import check_int
 from .sh_fourier import real_spherical_harmonics
 
-__all__ = ["wigner_3j_000", "gaunt_to_wigner_constant", "gaunt_from_wigner", "gaunt_quadrature",
-           "gaunt_tensor", "allowed_paths"]
+__all__ = [
+    "wigner_3j_000",
+    "gaunt_to_wigner_constant",
+    "gaunt_from_wigner",
+    "gaunt_quadrature",
+    "gaunt_tensor",
+    "allowed_paths",
+]
 
 
 def _check_triple(l1: int, l2: int, l3: int) -> tuple[int, int, int]:
@@ -71,7 +78,7 @@ def _wigner_sign(l1: int, l2: int, l3: int) -> float:
     W = o3.wigner_3j(l1, l2, l3, dtype=torch.float64)
     n = torch.tensor([0.3, -0.5, 0.81], dtype=torch.float64)
     n = n / n.norm()
-    Y = [real_spherical_harmonics(l, n)[l * l:] for l in (l1, l2, l3)]
+    Y = [real_spherical_harmonics(l, n)[l * l :] for l in (l1, l2, l3)]
     g = torch.einsum("ijk,i,j,k->", W, *Y)
     return 1.0 if float(g) >= 0 else -1.0
 
@@ -116,9 +123,13 @@ def gaunt_quadrature(l1: int, l2: int, l3: int) -> torch.Tensor:
     w = torch.as_tensor(w, dtype=torch.float64) * (2 * math.pi / n_phi)
     phi = 2 * math.pi * torch.arange(n_phi, dtype=torch.float64) / n_phi
     st = torch.sqrt(1 - t * t)
-    pts = torch.stack(torch.broadcast_tensors(st[:, None] * torch.sin(phi), t[:, None],
-                                              st[:, None] * torch.cos(phi)), -1)
-    Y = [real_spherical_harmonics(l, pts)[..., l * l:] for l in (l1, l2, l3)]
+    pts = torch.stack(
+        torch.broadcast_tensors(
+            st[:, None] * torch.sin(phi), t[:, None], st[:, None] * torch.cos(phi)
+        ),
+        -1,
+    )
+    Y = [real_spherical_harmonics(l, pts)[..., l * l :] for l in (l1, l2, l3)]
     return torch.einsum("ab,abi,abj,abk->ijk", w[:, None].expand(-1, n_phi), *Y)
 
 
@@ -133,7 +144,9 @@ def gaunt_tensor(L1: int, L2: int, L_out: int) -> torch.Tensor:
     L1, L2, L_out = check_int(L1, "L1"), check_int(L2, "L2"), check_int(L_out, "L_out")
     T = torch.zeros((L1 + 1) ** 2, (L2 + 1) ** 2, (L_out + 1) ** 2, dtype=torch.float64)
     for l1, l2, l3 in allowed_paths(L1, L2, L_out):
-        T[l1 * l1:(l1 + 1) ** 2, l2 * l2:(l2 + 1) ** 2, l3 * l3:(l3 + 1) ** 2] = gaunt_from_wigner(l1, l2, l3)
+        T[l1 * l1 : (l1 + 1) ** 2, l2 * l2 : (l2 + 1) ** 2, l3 * l3 : (l3 + 1) ** 2] = (
+            gaunt_from_wigner(l1, l2, l3)
+        )
     return T
 
 
@@ -142,5 +155,10 @@ def allowed_paths(L1: int, L2: int, L_out: int) -> list[tuple[int, int, int]]:
     :math:`l_1+l_2+l_3` even (the CG paths with odd sum, e.g. the cross product
     :math:`1\otimes1\to1`, are exactly those the Gaunt product cannot express)."""
     L1, L2, L_out = check_int(L1, "L1"), check_int(L2, "L2"), check_int(L_out, "L_out")
-    return [(a, b, c) for a in range(L1 + 1) for b in range(L2 + 1) for c in range(L_out + 1)
-            if _triangle(a, b, c) and (a + b + c) % 2 == 0]
+    return [
+        (a, b, c)
+        for a in range(L1 + 1)
+        for b in range(L2 + 1)
+        for c in range(L_out + 1)
+        if _triangle(a, b, c) and (a + b + c) % 2 == 0
+    ]

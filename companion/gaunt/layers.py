@@ -1,4 +1,5 @@
 """An equivariant layer built on the Gaunt product (feature interaction with per-degree weights)."""
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,14 @@ class DegreeLinear(nn.Module):
     commutes with every Wigner D. ``x: (..., C_in, (L+1)**2)`` → ``(..., C_out, (L+1)**2)``.
     """
 
-    def __init__(self, channels_in: int, channels_out: int, L: int, *, generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        channels_in: int,
+        channels_out: int,
+        L: int,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.channels_in = check_int(channels_in, "channels_in", minimum=1)
         self.channels_out = check_int(channels_out, "channels_out", minimum=1)
@@ -34,7 +42,9 @@ class DegreeLinear(nn.Module):
         self.register_buffer("degree", _degree_index(self.L), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", min_ndim=2, last_dims=(self.channels_in, (self.L + 1) ** 2), floating=True)
+        check_tensor(
+            x, "x", min_ndim=2, last_dims=(self.channels_in, (self.L + 1) ** 2), floating=True
+        )
         w = self.weight[self.degree]  # ((L+1)^2, C_out, C_in)
         return torch.einsum("kij,...jk->...ik", w.to(x.dtype), x)
 
@@ -52,8 +62,15 @@ class GauntLayer(nn.Module):
     ``x: (..., C_in, (L_in+1)**2)`` → ``(..., C_out, (L_out+1)**2)``.
     """
 
-    def __init__(self, channels_in: int, channels_out: int, L_in: int, L_out: int, *,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        channels_in: int,
+        channels_out: int,
+        L_in: int,
+        L_out: int,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         L_in, L_out = check_int(L_in, "L_in"), check_int(L_out, "L_out")
         if L_out > 2 * L_in:
@@ -67,7 +84,9 @@ class GauntLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor(x, "x", min_ndim=2, floating=True)
         if degree_of(x) != self.L_in:
-            raise ValueError(f"x must have last dimension (L_in+1)**2 = {(self.L_in + 1) ** 2}, "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have last dimension (L_in+1)**2 = {(self.L_in + 1) ** 2}, "
+                f"got shape {tuple(x.shape)}"
+            )
         y = gaunt_product(self.left(x), self.right(x), self.L_out)
         return y * self.out_weight[:, self.degree].to(y.dtype)

@@ -31,6 +31,7 @@ comparison builds it) and :func:`gaunt_product_grid` (sphere grid, e3nn's
 Shapes: ``x1: (..., (L1+1)**2)``, ``x2: (..., (L2+1)**2)``, leading dimensions
 (batch, nodes, channels, ...) broadcast; result ``(..., (L_out+1)**2)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,14 +44,32 @@ from e3nn import o3
 
 from ..checks import check_int, check_tensor
 from .coefficients import allowed_paths, gaunt_tensor, gaunt_to_wigner_constant
-from .sh_fourier import cached_on, degree_of, fourier_to_sh_matrix, register_builder, sh_to_fourier_matrix
+from .sh_fourier import (
+    cached_on,
+    degree_of,
+    fourier_to_sh_matrix,
+    register_builder,
+    sh_to_fourier_matrix,
+)
 
-__all__ = ["gaunt_product", "gaunt_product_dense", "gaunt_product_e3nn", "gaunt_product_grid",
-           "fft_sizes", "dense_sizes", "grid_resolution", "METHODS", "DENSE_MAX_DEGREE",
-           "e3nn_gaunt_tensor_product", "to_e3nn_layout", "from_e3nn_layout"]
+__all__ = [
+    "gaunt_product",
+    "gaunt_product_dense",
+    "gaunt_product_e3nn",
+    "gaunt_product_grid",
+    "fft_sizes",
+    "dense_sizes",
+    "grid_resolution",
+    "METHODS",
+    "DENSE_MAX_DEGREE",
+    "e3nn_gaunt_tensor_product",
+    "to_e3nn_layout",
+    "from_e3nn_layout",
+]
 
 
 # --------------------------------------------------------------------------- constants
+
 
 def _nice(n: int) -> int:
     """Smallest m >= n whose prime factors are 2, 3 and 5 (fast FFT sizes)."""
@@ -158,16 +177,22 @@ register_builder("gaunt", gaunt_tensor)
 
 # --------------------------------------------------------------------------- checks
 
-_COMPUTE = {torch.float64: torch.float64, torch.float32: torch.float32,
-            torch.float16: torch.float32, torch.bfloat16: torch.float32}
+_COMPUTE = {
+    torch.float64: torch.float64,
+    torch.float32: torch.float32,
+    torch.float16: torch.float32,
+    torch.bfloat16: torch.float32,
+}
 
 
 def _check_pair(x1: object, x2: object, L_out: object) -> tuple[int, int, int, torch.Size]:
     for name, x in (("x1", x1), ("x2", x2)):
         check_tensor(x, name, min_ndim=1)
         if x.dtype not in _COMPUTE:
-            raise TypeError(f"{name} must have a real floating dtype (float16/bfloat16/float32/float64), "
-                            f"got {x.dtype}")
+            raise TypeError(
+                f"{name} must have a real floating dtype (float16/bfloat16/float32/float64), "
+                f"got {x.dtype}"
+            )
     if x1.dtype != x2.dtype:
         raise TypeError(f"x1 and x2 must have the same dtype, got {x1.dtype} and {x2.dtype}")
     if x1.device != x2.device:
@@ -177,17 +202,22 @@ def _check_pair(x1: object, x2: object, L_out: object) -> tuple[int, int, int, t
         L_out = L1 + L2
     L_out = check_int(L_out, "L_out")
     if L_out > L1 + L2:
-        raise ValueError(f"L_out must be <= L1 + L2 = {L1 + L2} (the product of degrees {L1} and {L2} "
-                         f"has no higher degree), got {L_out}")
+        raise ValueError(
+            f"L_out must be <= L1 + L2 = {L1 + L2} (the product of degrees {L1} and {L2} "
+            f"has no higher degree), got {L_out}"
+        )
     try:
         batch = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
     except RuntimeError as err:
-        raise ValueError(f"x1 and x2 must have broadcastable leading dimensions, got shapes "
-                         f"{tuple(x1.shape)} and {tuple(x2.shape)}") from err
+        raise ValueError(
+            f"x1 and x2 must have broadcastable leading dimensions, got shapes "
+            f"{tuple(x1.shape)} and {tuple(x2.shape)}"
+        ) from err
     return L1, L2, L_out, batch
 
 
 # --------------------------------------------------------------------------- the fast product
+
 
 def _to_torus(x: torch.Tensor, L: int, Nu: int, Nv: int) -> torch.Tensor:
     """SH coefficients ``(..., (L+1)**2)`` → samples on the ``(Nv, Nu)`` torus grid (φ, θ)."""
@@ -209,7 +239,7 @@ def _from_torus(s: torch.Tensor, L_out: int, Nu: int, Nv: int) -> torch.Tensor:
     W = cached_on("bwd", (L_out, Nu), s.device, s.dtype)  # (Lo+1, 2Nu, 2(Lo+1))
     idx = cached_on("out_idx", (L_out,), s.device, torch.int64)
     P = torch.fft.rfft2(s.reshape(n, Nv, Nu), dim=(-1, -2), norm="forward")  # (batch, Nv//2+1, Nu)
-    P = torch.view_as_real(P[:, :L_out + 1]).reshape(n, L_out + 1, 2 * Nu)
+    P = torch.view_as_real(P[:, : L_out + 1]).reshape(n, L_out + 1, 2 * Nu)
     y = torch.bmm(P.transpose(0, 1), W)  # (Lo+1, batch, 2(Lo+1))
     y = y.transpose(0, 1).reshape(n, (L_out + 1) * 2 * (L_out + 1)).index_select(-1, idx)
     return y.view(*lead, (L_out + 1) ** 2)
@@ -235,7 +265,9 @@ def _dense_in(L: int, Nu: int, Nv: int) -> torch.Tensor:
     """SH ``(L+1)**2`` → the torus samples with θ <= π, as one dense real matrix (float64).
 
     The inverse DFT of the Fourier coefficients (:func:`_to_torus`) applied to the identity."""
-    full = _to_torus(torch.eye((L + 1) ** 2, dtype=torch.float64), L, Nu, Nv).reshape((L + 1) ** 2, Nv * Nu)
+    full = _to_torus(torch.eye((L + 1) ** 2, dtype=torch.float64), L, Nu, Nv).reshape(
+        (L + 1) ** 2, Nv * Nu
+    )
     return full[:, _half_rows(Nu, Nv)].contiguous()
 
 
@@ -252,18 +284,21 @@ def _dense_out(L_out: int, Nu: int, Nv: int) -> torch.Tensor:
     folded = full.clone()
     for a in range(1, (Nu + 1) // 2):  # 0 < θ_a < π: its mirror is θ_{Nu-a} > π
         folded[:, a] += full.roll(-(Nv // 2), dims=0)[:, Nu - a]
-    return folded[:, :Nu // 2 + 1].reshape(-1, full.shape[-1]).contiguous()
+    return folded[:, : Nu // 2 + 1].reshape(-1, full.shape[-1]).contiguous()
 
 
 register_builder("dense_in", _dense_in)
 register_builder("dense_out", _dense_out)
 
 METHODS = ("auto", "fft", "dense")
-DENSE_MAX_DEGREE = 16  # "auto" uses the dense matrices while L1 + L2 <= this (crossover measured on CPU)
+DENSE_MAX_DEGREE = (
+    16  # "auto" uses the dense matrices while L1 + L2 <= this (crossover measured on CPU)
+)
 
 
-def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, *,
-                  method: str = "auto") -> torch.Tensor:
+def gaunt_product(
+    x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, *, method: str = "auto"
+) -> torch.Tensor:
     r"""SH coefficients of the product :math:`f_1 f_2` up to degree ``L_out``, through the 2D Fourier basis.
 
     Args:
@@ -290,9 +325,23 @@ def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, 
     the paths with :math:`l_1+l_2+l_3` even, each weighted by :math:`c_{l_1l_2l_3}`.
     """
     plan, key = None, None
-    if type(x1) is torch.Tensor and type(x2) is torch.Tensor and (L_out is None or type(L_out) is int):
+    if (
+        type(x1) is torch.Tensor
+        and type(x2) is torch.Tensor
+        and (L_out is None or type(L_out) is int)
+    ):
         # Repeated calls with the same shapes/dtypes/devices skip the checks (done on the first call).
-        key = (x1.shape, x2.shape, x1.dtype, x2.dtype, x1.device, x2.device, L_out, method, x1 is x2)
+        key = (
+            x1.shape,
+            x2.shape,
+            x1.dtype,
+            x2.dtype,
+            x1.device,
+            x2.device,
+            L_out,
+            method,
+            x1 is x2,
+        )
         plan = _PLANS.get(key)
     if plan is None:
         plan = _make_plan(x1, x2, L_out, method)
@@ -336,7 +385,11 @@ def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
         return "empty", (L_out + 1) ** 2, batch, out_dtype, dtype
     if method == "dense":
         Nu, Nv = dense_sizes(L1, L2, L_out)
-        consts = (("dense_in", (L1, Nu, Nv)), ("dense_in", (L2, Nu, Nv)), ("dense_out", (L_out, Nu, Nv)))
+        consts = (
+            ("dense_in", (L1, Nu, Nv)),
+            ("dense_in", (L2, Nu, Nv)),
+            ("dense_out", (L_out, Nu, Nv)),
+        )
         return "dense", consts, batch, out_dtype, dtype
     Nu, Nv = fft_sizes(L1, L2, L_out)
     return "fft", (L1, L2, L_out, Nu, Nv), batch, out_dtype, dtype
@@ -344,7 +397,10 @@ def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
 
 # --------------------------------------------------------------------------- references
 
-def gaunt_product_dense(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None) -> torch.Tensor:
+
+def gaunt_product_dense(
+    x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None
+) -> torch.Tensor:
     """The same map with the dense Gaunt tensor (``einsum``, :math:`O(L^6)` per channel); a reference."""
     L1, L2, L_out, _ = _check_pair(x1, x2, L_out)
     dtype = _COMPUTE[x1.dtype]
@@ -356,7 +412,7 @@ def to_e3nn_layout(x: torch.Tensor) -> torch.Tensor:
     """``(..., C, (L+1)**2)`` (channels, SH) → e3nn's ``(..., dim)`` for irreps ``C x 0e + C x 1o + ...``."""
     L = degree_of(x)
     check_tensor(x, "x", min_ndim=2)
-    return torch.cat([x[..., l * l:(l + 1) ** 2].flatten(-2) for l in range(L + 1)], dim=-1)
+    return torch.cat([x[..., l * l : (l + 1) ** 2].flatten(-2) for l in range(L + 1)], dim=-1)
 
 
 def from_e3nn_layout(y: torch.Tensor, channels: int, L: int) -> torch.Tensor:
@@ -366,7 +422,7 @@ def from_e3nn_layout(y: torch.Tensor, channels: int, L: int) -> torch.Tensor:
     parts, start = [], 0
     for l in range(L + 1):
         n = channels * (2 * l + 1)
-        parts.append(y[..., start:start + n].unflatten(-1, (channels, 2 * l + 1)))
+        parts.append(y[..., start : start + n].unflatten(-1, (channels, 2 * l + 1)))
         start += n
     return torch.cat(parts, dim=-1)
 
@@ -375,7 +431,9 @@ def _gaunt_irreps(channels: int, L: int) -> o3.Irreps:
     return o3.Irreps([(channels, (l, (-1) ** l)) for l in range(L + 1)])
 
 
-def e3nn_gaunt_tensor_product(L1: int, L2: int, L_out: int, channels: int) -> tuple[o3.TensorProduct, torch.Tensor]:
+def e3nn_gaunt_tensor_product(
+    L1: int, L2: int, L_out: int, channels: int
+) -> tuple[o3.TensorProduct, torch.Tensor]:
     r"""The paper's e3nn reference: an ``o3.TensorProduct`` computing the Gaunt product.
 
     Irreps ``C x 0e + C x 1o + ...`` (parity :math:`(-1)^l`, so the parity rule keeps
@@ -391,10 +449,19 @@ def e3nn_gaunt_tensor_product(L1: int, L2: int, L_out: int, channels: int) -> tu
     consts = [gaunt_to_wigner_constant(a, b, c) for a, b, c in paths]
     instr = [(a, b, c, "uuu", True, k * k) for (a, b, c), k in zip(paths, consts)]
     with _default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
-        tp = o3.TensorProduct(_gaunt_irreps(channels, L1), _gaunt_irreps(channels, L2),
-                              _gaunt_irreps(channels, L_out), instr, irrep_normalization="none",
-                              path_normalization="none", internal_weights=False, shared_weights=True)
-    weight = torch.cat([torch.full((channels,), math.copysign(1.0, k), dtype=torch.float64) for k in consts])
+        tp = o3.TensorProduct(
+            _gaunt_irreps(channels, L1),
+            _gaunt_irreps(channels, L2),
+            _gaunt_irreps(channels, L_out),
+            instr,
+            irrep_normalization="none",
+            path_normalization="none",
+            internal_weights=False,
+            shared_weights=True,
+        )
+    weight = torch.cat(
+        [torch.full((channels,), math.copysign(1.0, k), dtype=torch.float64) for k in consts]
+    )
     return tp.to(torch.float64), weight
 
 
@@ -411,7 +478,9 @@ def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
 _TP_CACHE: dict[tuple, tuple[o3.TensorProduct, torch.Tensor]] = {}
 
 
-def gaunt_product_e3nn(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None) -> torch.Tensor:
+def gaunt_product_e3nn(
+    x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None
+) -> torch.Tensor:
     """The same map through e3nn's CG ``TensorProduct`` (:func:`e3nn_gaunt_tensor_product`).
 
     ``x1: (..., C, (L1+1)**2)`` and ``x2: (..., C, (L2+1)**2)`` (same channels ``C``; the other
@@ -446,7 +515,9 @@ def grid_resolution(L1: int, L2: int, L_out: int) -> tuple[int, int]:
 _GRID_CACHE: dict[tuple, tuple[torch.nn.Module, torch.nn.Module, torch.nn.Module]] = {}
 
 
-def gaunt_product_grid(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None) -> torch.Tensor:
+def gaunt_product_grid(
+    x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None
+) -> torch.Tensor:
     """The same map on a sphere grid: e3nn ``ToS2Grid`` → pointwise product → ``FromS2Grid``.
 
     Shapes as :func:`gaunt_product`; the grid is :func:`grid_resolution` (exact quadrature).
@@ -458,7 +529,11 @@ def gaunt_product_grid(x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = N
         res = grid_resolution(L1, L2, L_out)
         kw = dict(normalization="integral", dtype=torch.float64)
         with _default_dtype(torch.float64):  # e3nn's quadrature weights use the default dtype
-            mods = (o3.ToS2Grid(L1, res, **kw), o3.ToS2Grid(L2, res, **kw), o3.FromS2Grid(res, L_out, **kw))
+            mods = (
+                o3.ToS2Grid(L1, res, **kw),
+                o3.ToS2Grid(L2, res, **kw),
+                o3.FromS2Grid(res, L_out, **kw),
+            )
         _GRID_CACHE[key] = tuple(m.to(device=x1.device, dtype=dtype) for m in mods)
     to1, to2, back = _GRID_CACHE[key]
     y = back(to1(x1.to(dtype)) * to2(x2.to(dtype)))

@@ -45,6 +45,7 @@ Because the :math:`\theta` integral runs over half a period, every frequency
 Everything is built once per size in float64 on the CPU (``functools.lru_cache``)
 and copied to a device/dtype on demand (:func:`cached_on`).
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,17 @@ import torch
 from ..checks import check_int, check_tensor
 
 __all__ = [
-    "num_coefficients", "degree_of", "torus_points", "real_spherical_harmonics", "sh_on_torus", "sh_to_fourier_matrix",
-    "theta_integral", "fourier_to_sh_matrix", "sh_to_fourier", "fourier_to_sh", "cached_on",
+    "num_coefficients",
+    "degree_of",
+    "torus_points",
+    "real_spherical_harmonics",
+    "sh_on_torus",
+    "sh_to_fourier_matrix",
+    "theta_integral",
+    "fourier_to_sh_matrix",
+    "sh_to_fourier",
+    "fourier_to_sh",
+    "cached_on",
 ]
 
 
@@ -71,8 +81,10 @@ def degree_of(x: torch.Tensor, name: str = "x") -> int:
     n = x.shape[-1]
     L = math.isqrt(n) - 1
     if n == 0 or (L + 1) ** 2 != n:
-        raise ValueError(f"{name} must have a last dimension (L+1)**2 for some degree L >= 0 "
-                         f"(1, 4, 9, 16, ...), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have a last dimension (L+1)**2 for some degree L >= 0 "
+            f"(1, 4, 9, 16, ...), got shape {tuple(x.shape)}"
+        )
     return L
 
 
@@ -84,8 +96,9 @@ def torus_points(theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
     theta = check_tensor(theta, "theta", floating=True)
     phi = check_tensor(phi, "phi", floating=True)
     st = torch.sin(theta)
-    return torch.stack(torch.broadcast_tensors(st * torch.sin(phi), torch.cos(theta),
-                                               st * torch.cos(phi)), dim=-1)
+    return torch.stack(
+        torch.broadcast_tensors(st * torch.sin(phi), torch.cos(theta), st * torch.cos(phi)), dim=-1
+    )
 
 
 def real_spherical_harmonics(L: int, n: torch.Tensor) -> torch.Tensor:
@@ -164,8 +177,10 @@ def theta_integral(k: torch.Tensor) -> torch.Tensor:
     k = check_tensor(k, "k")
     k = k.to(torch.int64)
     kf = k.to(torch.float64)
-    even = (k % 2 == 0)
-    real = torch.where(even, 2.0 / (1.0 - kf * kf).where(even, torch.ones_like(kf)), torch.zeros_like(kf))
+    even = k % 2 == 0
+    real = torch.where(
+        even, 2.0 / (1.0 - kf * kf).where(even, torch.ones_like(kf)), torch.zeros_like(kf)
+    )
     imag = torch.where(k.abs() == 1, kf * (math.pi / 2), torch.zeros_like(kf))
     return torch.complex(real, imag)
 
@@ -203,19 +218,25 @@ def fourier_to_sh(F: torch.Tensor, L_out: int) -> torch.Tensor:
     F = check_tensor(F, "F", min_ndim=2)
     L_out = check_int(L_out, "L_out")
     if F.shape[-2] % 2 == 0 or F.shape[-1] % 2 == 0:
-        raise ValueError(f"F must have odd sizes (2U+1, 2V+1) in its last two dimensions, got {tuple(F.shape)}")
+        raise ValueError(
+            f"F must have odd sizes (2U+1, 2V+1) in its last two dimensions, got {tuple(F.shape)}"
+        )
     U, V = F.shape[-2] // 2, F.shape[-1] // 2
     G = cached_on("G", (L_out, U), F.device, F.dtype if F.is_complex() else _complex_of(F.dtype))
     # Align the v ranges: G covers |v| <= L_out.
     if V >= L_out:
-        F = F[..., V - L_out: V + L_out + 1]
+        F = F[..., V - L_out : V + L_out + 1]
     else:
-        G = G[..., L_out - V: L_out + V + 1]
+        G = G[..., L_out - V : L_out + V + 1]
     return torch.einsum("...uv,kuv->...k", F.to(G.dtype), G).real
 
 
-_COMPLEX = {torch.float64: torch.complex128, torch.float32: torch.complex64,
-            torch.float16: torch.complex64, torch.bfloat16: torch.complex64}
+_COMPLEX = {
+    torch.float64: torch.complex128,
+    torch.float32: torch.complex64,
+    torch.float16: torch.complex64,
+    torch.bfloat16: torch.complex64,
+}
 
 
 def _complex_of(dtype: torch.dtype) -> torch.dtype:

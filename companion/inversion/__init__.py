@@ -14,20 +14,55 @@ A world small enough for a CPU and where the answer is known:
 * :mod:`~companion.inversion.baseline` — the thresholded reconstruction-error mask;
 * :mod:`~companion.inversion.metrics` — mask IoU, region PSNR / SSIM.
 """
+
 from .align import flow_smoothness, warp
 from .baseline import baseline_mask, error_map
-from .detector import (DETECTORS, Decomposition, InvertibilityDetector, blend, detector_loss,
-                       load_detector, train_detector)
+from .detector import (
+    DETECTORS,
+    Decomposition,
+    InvertibilityDetector,
+    blend,
+    detector_loss,
+    load_detector,
+    train_detector,
+)
 from .faces import OOD_KINDS, FaceBatch, render_faces
-from .generator import (Encoder, Generator, fingerprint, load_encoder, load_fingerprint,
-                        load_generator)
+from .generator import (
+    Encoder,
+    Generator,
+    fingerprint,
+    load_encoder,
+    load_fingerprint,
+    load_generator,
+)
 from .invert import InversionResult, attribute_direction, invert
 from .metrics import mask_iou, region_psnr, region_ssim
 
 __all__ = [
-    "flow_smoothness", "warp", "baseline_mask", "error_map", "Decomposition",
-    "InvertibilityDetector", "blend", "detector_loss", "train_detector", "DETECTORS", "load_detector", "OOD_KINDS",
-    "FaceBatch", "render_faces", "Encoder", "Generator", "fingerprint", "load_encoder",
-    "load_fingerprint", "load_generator", "InversionResult", "attribute_direction", "invert",
-    "mask_iou", "region_psnr", "region_ssim",
+    "flow_smoothness",
+    "warp",
+    "baseline_mask",
+    "error_map",
+    "Decomposition",
+    "InvertibilityDetector",
+    "blend",
+    "detector_loss",
+    "train_detector",
+    "DETECTORS",
+    "load_detector",
+    "OOD_KINDS",
+    "FaceBatch",
+    "render_faces",
+    "Encoder",
+    "Generator",
+    "fingerprint",
+    "load_encoder",
+    "load_fingerprint",
+    "load_generator",
+    "InversionResult",
+    "attribute_direction",
+    "invert",
+    "mask_iou",
+    "region_psnr",
+    "region_ssim",
 ]

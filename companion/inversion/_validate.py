@@ -1,4 +1,5 @@
 """Argument checks shared by the inversion modules (images and masks)."""
+
 from __future__ import annotations
 
 import torch
@@ -8,29 +9,37 @@ from ..checks import check_tensor
 _TOL = 1e-4
 
 
-def check_images(x: object, name: str, *, size: int | None = None,
-                 channels: int = 3) -> torch.Tensor:
+def check_images(
+    x: object, name: str, *, size: int | None = None, channels: int = 3
+) -> torch.Tensor:
     """``x`` must be a float tensor ``(batch, channels, H, W)`` with values in ``[0, 1]``.
 
     ``size`` (if given) is the required ``H == W``.
     """
     x = check_tensor(x, name, ndim=4, floating=True)
     if x.shape[1] != channels:
-        raise ValueError(f"{name} must have {channels} channels (batch, {channels}, H, W), "
-                         f"got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have {channels} channels (batch, {channels}, H, W), "
+            f"got shape {tuple(x.shape)}"
+        )
     if size is not None and (x.shape[2] != size or x.shape[3] != size):
         raise ValueError(f"{name} must be {size}x{size} images, got shape {tuple(x.shape)}")
     if x.numel() and (x.min() < -_TOL or x.max() > 1 + _TOL or not torch.isfinite(x).all()):
-        raise ValueError(f"{name} values must lie in [0, 1], got range "
-                         f"[{float(x.min()):.3g}, {float(x.max()):.3g}]")
+        raise ValueError(
+            f"{name} values must lie in [0, 1], got range "
+            f"[{float(x.min()):.3g}, {float(x.max()):.3g}]"
+        )
     return x
 
 
-def check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str,
-                     *, channels: bool = True) -> None:
+def check_same_shape(
+    a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str, *, channels: bool = True
+) -> None:
     """``a`` and ``b`` share batch and spatial sizes (and channels if ``channels``)."""
     sa = a.shape if channels else (a.shape[0], *a.shape[2:])
     sb = b.shape if channels else (b.shape[0], *b.shape[2:])
     if tuple(sa) != tuple(sb):
-        raise ValueError(f"{name_a} and {name_b} must have matching shapes, got "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"{name_a} and {name_b} must have matching shapes, got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}"
+        )

@@ -9,6 +9,7 @@ with ``align_corners=False``, so pixel centres land exactly on pixel centres and
 flow is the identity). In the paper the generated *features* are warped towards the
 input's geometry; at 32x32 we warp the generated *image* itself.
 """
+
 from __future__ import annotations
 
 import torch
@@ -35,7 +36,9 @@ def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     flow = check_tensor(flow, "flow", ndim=4, floating=True)
     b, _, h, w = image.shape
     if flow.shape != (b, 2, h, w):
-        raise ValueError(f"flow must have shape {(b, 2, h, w)} to match image, got {tuple(flow.shape)}")
+        raise ValueError(
+            f"flow must have shape {(b, 2, h, w)} to match image, got {tuple(flow.shape)}"
+        )
     scale = torch.tensor([2.0 / w, 2.0 / h], dtype=flow.dtype, device=flow.device)
     grid = _base_grid(h, w, image) + flow.permute(0, 2, 3, 1) * scale
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)

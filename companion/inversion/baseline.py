@@ -10,6 +10,7 @@ in-domain regions also have reconstruction error (a feature drawn a pixel off, a
 slightly wrong), so any threshold either misses faint out-of-domain pixels or flags
 in-domain ones.
 """
+
 from __future__ import annotations
 
 import torch
@@ -35,8 +36,9 @@ def error_map(x: torch.Tensor, y: torch.Tensor, *, smooth: int = 1) -> torch.Ten
     return e
 
 
-def baseline_mask(x: torch.Tensor, y: torch.Tensor, threshold: float, *,
-                  smooth: int = 1) -> torch.Tensor:
+def baseline_mask(
+    x: torch.Tensor, y: torch.Tensor, threshold: float, *, smooth: int = 1
+) -> torch.Tensor:
     """The thresholded error mask ``(batch, 1, H, W)`` in ``{0, 1}`` (float)."""
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
         raise TypeError(f"threshold must be a float, got {type(threshold).__name__}")

@@ -33,6 +33,7 @@ perceptual, identity and adversarial terms for photographs; at 32x32 we keep the
 loss.) The flow increment is gated by the local residual :math:`|x - \\mathcal{W}(y, f)|`,
 so an image aligned with itself gets exactly zero flow.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,15 @@ from ..utils import progress
 from ._validate import check_images, check_same_shape
 from .align import flow_smoothness, warp
 
-__all__ = ["DETECTORS", "Decomposition", "InvertibilityDetector", "blend", "detector_loss",
-           "train_detector", "load_detector"]
+__all__ = [
+    "DETECTORS",
+    "Decomposition",
+    "InvertibilityDetector",
+    "blend",
+    "detector_loss",
+    "train_detector",
+    "load_detector",
+]
 
 #: The shipped detectors, each name mapped to whether its alignment is on.
 DETECTORS = {"method": True, "no_align": False, "supervised": True}
@@ -97,8 +105,9 @@ class InvertibilityDetector(nn.Module):
         align: if ``False`` the flow is fixed at zero (the "no alignment" ablation).
     """
 
-    def __init__(self, width: int = 32, max_flow: float = 1.5, iterations: int = 2,
-                 align: bool = True) -> None:
+    def __init__(
+        self, width: int = 32, max_flow: float = 1.5, iterations: int = 2, align: bool = True
+    ) -> None:
         super().__init__()
         w = check_int(width, "width", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=1)
@@ -120,21 +129,27 @@ class InvertibilityDetector(nn.Module):
         """One application of :math:`\\Phi`: ``(flow increment (b,2,H,W), mask logit (b,1,H,W))``."""
         diff = x - aligned
         h = self.body(torch.cat([x * 2 - 1, aligned * 2 - 1, diff], dim=1))
-        residual = F.avg_pool2d(diff.abs().mean(dim=1, keepdim=True), 3, 1, 1,
-                                count_include_pad=False)
+        residual = F.avg_pool2d(
+            diff.abs().mean(dim=1, keepdim=True), 3, 1, 1, count_include_pad=False
+        )
         gate = torch.tanh(residual / 0.02)
         # each increment moves at most f_max / K, so K iterations reach f_max without the
         # clip (whose zero gradient would freeze a saturated flow)
         dflow = torch.tanh(self.flow_head(h)) * (self.max_flow / self.iterations) * gate
         return dflow, self.mask_head(h)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor,
-                iterations: int | None = None) -> Decomposition:
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor, iterations: int | None = None
+    ) -> Decomposition:
         """Decompose input ``x`` against its inversion ``y`` (both ``(batch, 3, H, W)`` in [0, 1])."""
         x = check_images(x, "x")
         y = check_images(y, "y")
         check_same_shape(x, y, "x", "y")
-        k = self.iterations if iterations is None else check_int(iterations, "iterations", minimum=1)
+        k = (
+            self.iterations
+            if iterations is None
+            else check_int(iterations, "iterations", minimum=1)
+        )
         flow = torch.zeros(x.shape[0], 2, *x.shape[2:], dtype=x.dtype, device=x.device)
         aligned = y
         masks = []
@@ -145,13 +160,25 @@ class InvertibilityDetector(nn.Module):
                 aligned = warp(y, flow)
             masks.append(torch.sigmoid(logit))
         mask = masks[-1]
-        return Decomposition(mask=mask, flow=flow, aligned=aligned,
-                             blended=mask * x + (1 - mask) * aligned, masks=masks)
+        return Decomposition(
+            mask=mask,
+            flow=flow,
+            aligned=aligned,
+            blended=mask * x + (1 - mask) * aligned,
+            masks=masks,
+        )
 
 
-def detector_loss(x: torch.Tensor, dec: Decomposition, *, area: float = 0.1,
-                  w_area: float = 0.1, w_bin: float = 0.02, w_tv: float = 0.01,
-                  target: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+def detector_loss(
+    x: torch.Tensor,
+    dec: Decomposition,
+    *,
+    area: float = 0.1,
+    w_area: float = 0.1,
+    w_bin: float = 0.02,
+    w_tv: float = 0.01,
+    target: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """The self-supervised loss of the module docstring; returns ``(loss, parts)``.
 
     ``parts`` holds plain floats: ``loss`` and its terms (``area`` is the mean mask).
@@ -166,19 +193,37 @@ def detector_loss(x: torch.Tensor, dec: Decomposition, *, area: float = 0.1,
         bce = F.binary_cross_entropy(dec.mask.clamp(1e-6, 1 - 1e-6), target)
         rec_id = ((dec.aligned - x).abs() * (1 - target)).mean()
         loss = bce + rec_id + w_tv * tv
-        return loss, {"loss": loss.item(), "bce": bce.item(), "rec_id": rec_id.item(),
-                      "tv": tv.item()}
+        return loss, {
+            "loss": loss.item(),
+            "bce": bce.item(),
+            "rec_id": rec_id.item(),
+            "tv": tv.item(),
+        }
     mean_mask = dec.mask.mean()
     area_term = F.relu(mean_mask - area)
     binary = torch.minimum(dec.mask, 1 - dec.mask).mean()
     loss = rec + w_area * area_term + w_bin * binary + w_tv * tv
-    return loss, {"loss": loss.item(), "rec": rec.item(), "area": mean_mask.item(), "binary": binary.item(),
-                  "tv": tv.item()}
+    return loss, {
+        "loss": loss.item(),
+        "rec": rec.item(),
+        "area": mean_mask.item(),
+        "binary": binary.item(),
+        "tv": tv.item(),
+    }
 
 
-def train_detector(net: InvertibilityDetector, inputs: torch.Tensor, inversions: torch.Tensor, *,
-                   steps: int, batch: int = 32, lr: float = 2e-3, seed: int = 0,
-                   masks: torch.Tensor | None = None, **loss_kwargs: float) -> list[dict[str, float]]:
+def train_detector(
+    net: InvertibilityDetector,
+    inputs: torch.Tensor,
+    inversions: torch.Tensor,
+    *,
+    steps: int,
+    batch: int = 32,
+    lr: float = 2e-3,
+    seed: int = 0,
+    masks: torch.Tensor | None = None,
+    **loss_kwargs: float,
+) -> list[dict[str, float]]:
     """Train ``net`` on pairs ``(inputs[i], inversions[i])``, both ``(n, 3, H, W)``.
 
     ``masks`` (ground truth) selects the supervised ablation of :func:`detector_loss`;
@@ -201,8 +246,9 @@ def train_detector(net: InvertibilityDetector, inputs: torch.Tensor, inversions:
     for _ in progress(range(steps), desc="detector"):
         idx = torch.randint(0, inputs.shape[0], (batch,), generator=gen)
         dec = net(inputs[idx], inversions[idx])
-        loss, parts = detector_loss(inputs[idx], dec,
-                                    target=None if masks is None else masks[idx], **loss_kwargs)
+        loss, parts = detector_loss(
+            inputs[idx], dec, target=None if masks is None else masks[idx], **loss_kwargs
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -212,8 +258,9 @@ def train_detector(net: InvertibilityDetector, inputs: torch.Tensor, inversions:
     return log
 
 
-def load_detector(name: str = "method", path: str | None = None,
-                  device: torch.device | str = "cpu") -> InvertibilityDetector:
+def load_detector(
+    name: str = "method", path: str | None = None, device: torch.device | str = "cpu"
+) -> InvertibilityDetector:
     """A shipped detector (``"method"``, ``"no_align"`` or ``"supervised"``), eval mode.
 
     ``python -m companion.inversion.train_detectors`` rebuilds them.

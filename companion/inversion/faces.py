@@ -17,6 +17,7 @@ mask, ``o`` the addition's own colours and ``c`` the clean face,
 
 so ``x`` differs from ``c`` only where ``m = 1`` — exactly, by construction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,10 +35,25 @@ OOD_KINDS: tuple[str, ...] = ("glasses", "hat", "hand", "microphone", "sticker",
 _SUPER = 3  # supersampling factor of the in-domain face
 _CHUNK = 256
 
-_SKIN = np.array([[0.98, 0.86, 0.74], [0.93, 0.75, 0.60], [0.78, 0.57, 0.42],
-                  [0.58, 0.40, 0.28], [0.40, 0.27, 0.18]])
-_HAIR = np.array([[0.08, 0.06, 0.05], [0.30, 0.18, 0.10], [0.55, 0.38, 0.20],
-                  [0.85, 0.70, 0.40], [0.60, 0.22, 0.10], [0.62, 0.62, 0.62]])
+_SKIN = np.array(
+    [
+        [0.98, 0.86, 0.74],
+        [0.93, 0.75, 0.60],
+        [0.78, 0.57, 0.42],
+        [0.58, 0.40, 0.28],
+        [0.40, 0.27, 0.18],
+    ]
+)
+_HAIR = np.array(
+    [
+        [0.08, 0.06, 0.05],
+        [0.30, 0.18, 0.10],
+        [0.55, 0.38, 0.20],
+        [0.85, 0.70, 0.40],
+        [0.60, 0.22, 0.10],
+        [0.62, 0.62, 0.62],
+    ]
+)
 
 
 @dataclass
@@ -76,12 +92,23 @@ def _sample_params(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     skin = _SKIN[lo] * (1 - frac) + _SKIN[np.minimum(lo + 1, len(_SKIN) - 1)] * frac
     hair = _HAIR[rng.integers(0, len(_HAIR), n)] * u(0.85, 1.1, (n, 1))
     return {
-        "cx": u(-0.12, 0.12, n), "cy": u(-0.06, 0.08, n), "scale": u(0.85, 1.05, n),
-        "roll": u(-0.2, 0.2, n), "tone": tone, "smile": u(-0.6, 1.0, n),
-        "mouth_open": u(0.0, 1.0, n) ** 2, "eye_open": u(0.5, 1.0, n), "gaze": u(-0.02, 0.02, n),
-        "brow": u(-0.04, 0.04, n), "hairline": u(-0.45, -0.2, n), "hair_len": u(-0.1, 0.6, n),
-        "skin": skin, "hair": np.clip(hair, 0, 1), "shirt": u(0.1, 0.9, (n, 3)),
-        "bg_top": u(0.35, 0.9, (n, 3)), "bg_bottom": u(0.35, 0.9, (n, 3)),
+        "cx": u(-0.12, 0.12, n),
+        "cy": u(-0.06, 0.08, n),
+        "scale": u(0.85, 1.05, n),
+        "roll": u(-0.2, 0.2, n),
+        "tone": tone,
+        "smile": u(-0.6, 1.0, n),
+        "mouth_open": u(0.0, 1.0, n) ** 2,
+        "eye_open": u(0.5, 1.0, n),
+        "gaze": u(-0.02, 0.02, n),
+        "brow": u(-0.04, 0.04, n),
+        "hairline": u(-0.45, -0.2, n),
+        "hair_len": u(-0.1, 0.6, n),
+        "skin": skin,
+        "hair": np.clip(hair, 0, 1),
+        "shirt": u(0.1, 0.9, (n, 3)),
+        "bg_top": u(0.35, 0.9, (n, 3)),
+        "bg_bottom": u(0.35, 0.9, (n, 3)),
     }
 
 
@@ -108,8 +135,9 @@ def _render_clean(p: dict[str, np.ndarray], size: int) -> tuple[np.ndarray, np.n
     img = np.broadcast_to(img, (n, res, res, 3)).copy()
     col = lambda k: p[k].reshape(n, 1, 1)  # noqa: E731
     head = _ellipse(u, v, 0, 0, 0.55, 0.7)
-    hair_back = _ellipse(u, v, 0, -0.08, 0.63, 0.72) | (_ellipse(u, v, 0, 0.1, 0.66, 0.75)
-                                                        & (v < col("hair_len")))
+    hair_back = _ellipse(u, v, 0, -0.08, 0.63, 0.72) | (
+        _ellipse(u, v, 0, 0.1, 0.66, 0.75) & (v < col("hair_len"))
+    )
     shirt = _ellipse(u, v, 0, 1.45, 1.0, 0.75)
     neck = (np.abs(u) < 0.2) & (v > 0.4) & (v < 0.9)
     fg = head | hair_back | shirt | neck
@@ -127,7 +155,9 @@ def _render_clean(p: dict[str, np.ndarray], size: int) -> tuple[np.ndarray, np.n
         _paint(img, white, np.full((n, 3), 0.97))
         _paint(img, iris, np.tile([0.12, 0.08, 0.06], (n, 1)))
         brow_v = -0.2 + col("brow")
-        brow = (np.abs(u - eu) < 0.12) & (np.abs(v - brow_v + 0.15 * col("brow") * (u - eu) * side) < 0.03)
+        brow = (np.abs(u - eu) < 0.12) & (
+            np.abs(v - brow_v + 0.15 * col("brow") * (u - eu) * side) < 0.03
+        )
         _paint(img, brow, p["hair"] * 0.8)
     nose = _ellipse(u, v, 0, 0.15, 0.06, 0.1) & (v > 0.1)
     _paint(img, nose, p["skin"] * 0.82)
@@ -142,10 +172,16 @@ def _render_clean(p: dict[str, np.ndarray], size: int) -> tuple[np.ndarray, np.n
     return img, cov
 
 
-def _draw_ood(rng: np.random.Generator, kind: str, p: dict[str, np.ndarray], i: int,
-              size: int, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _draw_ood(
+    rng: np.random.Generator,
+    kind: str,
+    p: dict[str, np.ndarray],
+    i: int,
+    size: int,
+    cov: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """One addition on face ``i``: its colours ``(size, size, 3)`` and hard mask ``(size, size)``."""
-    q = {k: v[i:i + 1] for k, v in p.items()}
+    q = {k: v[i : i + 1] for k, v in p.items()}
     y, x, u, v = (a[0] for a in _face_coords(q, size))
     occ = np.zeros((size, size, 3))
     color = rng.uniform(0, 1, 3)
@@ -201,9 +237,15 @@ def _draw_ood(rng: np.random.Generator, kind: str, p: dict[str, np.ndarray], i: 
     return occ, mask.astype(bool)
 
 
-def render_faces(n: int, *, seed: int, size: int = 32,
-                 ood: str | Sequence[str] | None = None, ood_prob: float = 1.0,
-                 max_additions: int = 2) -> FaceBatch:
+def render_faces(
+    n: int,
+    *,
+    seed: int,
+    size: int = 32,
+    ood: str | Sequence[str] | None = None,
+    ood_prob: float = 1.0,
+    max_additions: int = 2,
+) -> FaceBatch:
     """Render ``n`` faces, optionally with out-of-domain additions and their exact masks.
 
     Args:
@@ -233,20 +275,24 @@ def render_faces(n: int, *, seed: int, size: int = 32,
         kinds_pool: tuple[str, ...] = ()
     elif isinstance(ood, str):
         if ood != "random":
-            raise ValueError(f"ood must be None, 'random' or a sequence of {OOD_KINDS}, got {ood!r}")
+            raise ValueError(
+                f"ood must be None, 'random' or a sequence of {OOD_KINDS}, got {ood!r}"
+            )
         kinds_pool = OOD_KINDS
     else:
         kinds_pool = tuple(ood)
         bad = [k for k in kinds_pool if k not in OOD_KINDS]
         if bad or not kinds_pool:
-            raise ValueError(f"ood kinds must be a non-empty subset of {OOD_KINDS}, got {list(ood)}")
+            raise ValueError(
+                f"ood kinds must be a non-empty subset of {OOD_KINDS}, got {list(ood)}"
+            )
     rng = np.random.default_rng(seed)
     p = _sample_params(rng, n)
     clean = np.empty((n, size, size, 3))
     cov = np.empty((n, size, size))
     for s in range(0, n, _CHUNK):
-        q = {k: v[s:s + _CHUNK] for k, v in p.items()}
-        clean[s:s + _CHUNK], cov[s:s + _CHUNK] = _render_clean(q, size)
+        q = {k: v[s : s + _CHUNK] for k, v in p.items()}
+        clean[s : s + _CHUNK], cov[s : s + _CHUNK] = _render_clean(q, size)
     images = clean.copy()
     masks = np.zeros((n, size, size), dtype=bool)
     kinds: list[tuple[str, ...]] = []
@@ -254,7 +300,9 @@ def render_faces(n: int, *, seed: int, size: int = 32,
         chosen: tuple[str, ...] = ()
         if kinds_pool and rng.random() < ood_prob:
             k = int(rng.integers(1, min(max_additions, len(kinds_pool)) + 1))
-            chosen = tuple(kinds_pool[j] for j in sorted(rng.choice(len(kinds_pool), k, replace=False)))
+            chosen = tuple(
+                kinds_pool[j] for j in sorted(rng.choice(len(kinds_pool), k, replace=False))
+            )
         # the textured background goes under the other additions
         for kind in sorted(chosen, key=lambda s: s != "texture"):
             occ, m = _draw_ood(rng, kind, p, i, size, cov)
@@ -263,5 +311,10 @@ def render_faces(n: int, *, seed: int, size: int = 32,
         kinds.append(chosen)
     to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(0, 3, 1, 2))).float()  # noqa: E731
     params = {k: torch.from_numpy(v).float() for k, v in p.items() if v.ndim == 1}
-    return FaceBatch(images=to_t(np.clip(images, 0, 1)), clean=to_t(np.clip(clean, 0, 1)),
-                     masks=torch.from_numpy(masks[:, None]).float(), params=params, kinds=kinds)
+    return FaceBatch(
+        images=to_t(np.clip(images, 0, 1)),
+        clean=to_t(np.clip(clean, 0, 1)),
+        masks=torch.from_numpy(masks[:, None]).float(),
+        params=params,
+        kinds=kinds,
+    )

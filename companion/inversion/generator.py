@@ -15,6 +15,7 @@ optimisation-based inversion and makes inverting a whole training set cheap.
 The shipped weights live in ``companion/inversion/weights/`` and are loaded with
 ``torch.load(..., weights_only=True)``.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,18 @@ from torch import nn
 
 from ..checks import check_int, check_tensor
 
-__all__ = ["LATENT_DIM", "IMAGE_SIZE", "WEIGHTS_DIR", "Generator", "Discriminator", "Encoder",
-           "load_generator", "load_encoder", "load_fingerprint", "fingerprint"]
+__all__ = [
+    "LATENT_DIM",
+    "IMAGE_SIZE",
+    "WEIGHTS_DIR",
+    "Generator",
+    "Discriminator",
+    "Encoder",
+    "load_generator",
+    "load_encoder",
+    "load_fingerprint",
+    "fingerprint",
+]
 
 LATENT_DIM = 64
 IMAGE_SIZE = 32
@@ -42,11 +53,19 @@ class Generator(nn.Module):
         w = check_int(width, "width", minimum=1)
         self.fc = nn.Linear(latent_dim, 4 * w * 4 * 4)
         self.net = nn.Sequential(
-            nn.BatchNorm2d(4 * w), nn.ReLU(),
-            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(),
-            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
-            nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(w // 2), nn.ReLU(),
-            nn.Conv2d(w // 2, 3, 3, 1, 1), nn.Tanh(),
+            nn.BatchNorm2d(4 * w),
+            nn.ReLU(),
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(),
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(w),
+            nn.ReLU(),
+            nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(w // 2),
+            nn.ReLU(),
+            nn.Conv2d(w // 2, 3, 3, 1, 1),
+            nn.Tanh(),
         )
         self.width = w
 
@@ -64,10 +83,14 @@ class Discriminator(nn.Module):
         sn = nn.utils.parametrizations.spectral_norm
         w = check_int(width, "width", minimum=1)
         self.net = nn.Sequential(
-            sn(nn.Conv2d(3, w, 4, 2, 1)), nn.LeakyReLU(0.2),
-            sn(nn.Conv2d(w, 2 * w, 4, 2, 1)), nn.LeakyReLU(0.2),
-            sn(nn.Conv2d(2 * w, 4 * w, 4, 2, 1)), nn.LeakyReLU(0.2),
-            nn.Flatten(), sn(nn.Linear(4 * w * 16, 1)),
+            sn(nn.Conv2d(3, w, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(w, 2 * w, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * w, 4 * w, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            sn(nn.Linear(4 * w * 16, 1)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,11 +105,16 @@ class Encoder(nn.Module):
         self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
         w = check_int(width, "width", minimum=1)
         self.net = nn.Sequential(
-            nn.Conv2d(3, w, 3, 1, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(4 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(4 * w * 16, latent_dim),
+            nn.Conv2d(3, w, 3, 1, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(w, 2 * w, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(4 * w, 4 * w, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(4 * w * 16, latent_dim),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,28 +128,33 @@ def _load_state(module: nn.Module, path: Path, what: str) -> nn.Module:
         raise FileNotFoundError(
             f"{what} weights not found at {path}; rebuild them with "
             "`python -m companion.inversion.train_generator` (generator, encoder) or "
-            "`python -m companion.inversion.train_detectors` (detectors)")
+            "`python -m companion.inversion.train_detectors` (detectors)"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         module.load_state_dict(state)
     except Exception as err:  # unpickling or key/shape mismatch: a corrupted or foreign file
-        raise ValueError(f"{what} weight file {path} is corrupted or does not match the "
-                         f"architecture ({type(err).__name__}: {err})") from err
+        raise ValueError(
+            f"{what} weight file {path} is corrupted or does not match the "
+            f"architecture ({type(err).__name__}: {err})"
+        ) from err
     return module.eval()
 
 
 def load_generator(path: str | None = None, device: torch.device | str = "cpu") -> Generator:
     """The shipped generator (eval mode; ``requires_grad`` off), or one saved at ``path``."""
-    g = _load_state(Generator(), Path(path) if path is not None else WEIGHTS_DIR / "generator.pt",
-                    "generator")
+    g = _load_state(
+        Generator(), Path(path) if path is not None else WEIGHTS_DIR / "generator.pt", "generator"
+    )
     g.requires_grad_(False)
     return g.to(device)
 
 
 def load_encoder(path: str | None = None, device: torch.device | str = "cpu") -> Encoder:
     """The shipped inversion encoder (eval mode), or one saved at ``path``."""
-    e = _load_state(Encoder(), Path(path) if path is not None else WEIGHTS_DIR / "encoder.pt",
-                    "encoder")
+    e = _load_state(
+        Encoder(), Path(path) if path is not None else WEIGHTS_DIR / "encoder.pt", "encoder"
+    )
     e.requires_grad_(False)
     return e.to(device)
 

@@ -12,6 +12,7 @@ An out-of-domain region of :math:`x` cannot be matched by any :math:`G(z)`; it p
 :math:`z^\\star` away from the face and leaves a large residual there — the reason for the
 invertibility decomposition of :mod:`companion.inversion.detector`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,9 +42,16 @@ class InversionResult:
     losses: torch.Tensor
 
 
-def invert(generator: nn.Module, images: torch.Tensor, *, steps: int = 50, lr: float = 0.05,
-           encoder: nn.Module | None = None, z_init: torch.Tensor | None = None,
-           prior: float = 1e-3) -> InversionResult:
+def invert(
+    generator: nn.Module,
+    images: torch.Tensor,
+    *,
+    steps: int = 50,
+    lr: float = 0.05,
+    encoder: nn.Module | None = None,
+    z_init: torch.Tensor | None = None,
+    prior: float = 1e-3,
+) -> InversionResult:
     """Invert ``images: (batch, 3, H, W)`` in ``[0, 1]`` into the latent space of ``generator``.
 
     Args:
@@ -70,7 +78,9 @@ def invert(generator: nn.Module, images: torch.Tensor, *, steps: int = 50, lr: f
     if z_init is not None:
         z0 = check_tensor(z_init, "z_init", ndim=2, last_dims=(d,), floating=True)
         if z0.shape[0] != images.shape[0]:
-            raise ValueError(f"z_init must have one row per image ({images.shape[0]}), got {z0.shape[0]}")
+            raise ValueError(
+                f"z_init must have one row per image ({images.shape[0]}), got {z0.shape[0]}"
+            )
     elif encoder is not None:
         with torch.no_grad():
             z0 = encoder(images)
@@ -79,15 +89,17 @@ def invert(generator: nn.Module, images: torch.Tensor, *, steps: int = 50, lr: f
     with torch.no_grad():
         out0 = generator(z0[:1])
     if out0.shape[1:] != images.shape[1:]:
-        raise ValueError(f"images must match the generator's output {tuple(out0.shape[1:])}, "
-                         f"got {tuple(images.shape[1:])}")
+        raise ValueError(
+            f"images must match the generator's output {tuple(out0.shape[1:])}, "
+            f"got {tuple(images.shape[1:])}"
+        )
     z = z0.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     history = []
     for _ in range(steps):
         rec = ((generator(z) - images) ** 2).mean(dim=(1, 2, 3))
         history.append(rec.detach())
-        loss = (rec + prior * (z ** 2).mean(dim=1)).sum()
+        loss = (rec + prior * (z**2).mean(dim=1)).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -107,10 +119,12 @@ def attribute_direction(z: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     z = check_tensor(z, "z", ndim=2, floating=True)
     values = check_tensor(values, "values", ndim=1, floating=True)
     if values.shape[0] != z.shape[0] or z.shape[0] < 2:
-        raise ValueError(f"values must have one entry per latent (>= 2), got {values.shape[0]} "
-                         f"for {z.shape[0]} latents")
+        raise ValueError(
+            f"values must have one entry per latent (>= 2), got {values.shape[0]} "
+            f"for {z.shape[0]} latents"
+        )
     vc = values - values.mean()
-    var = (vc ** 2).sum()
+    var = (vc**2).sum()
     if var == 0:
         raise ValueError("values must not all be equal")
     return ((z - z.mean(dim=0)) * vc[:, None]).sum(dim=0) / var

@@ -11,6 +11,7 @@
 
 "In-domain" is the complement of the ground-truth mask, "out-of-domain" the mask itself.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,10 @@ def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     t = _binary(target, "target")
     if p.shape != t.shape:
         raise ValueError(f"pred and target must have matching shapes, got {p.shape} and {t.shape}")
-    return torch.tensor([jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0)
-                         for pi, ti in zip(p, t)], dtype=torch.float64)
+    return torch.tensor(
+        [jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0) for pi, ti in zip(p, t)],
+        dtype=torch.float64,
+    )
 
 
 def _region(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str):
@@ -59,7 +62,9 @@ def _region(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str):
     return xs, ys, sel[:, 0]
 
 
-def region_psnr(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str = "whole") -> float:
+def region_psnr(
+    x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str = "whole"
+) -> float:
     """PSNR (dB) of ``y`` against reference ``x`` over ``region`` of the whole batch.
 
     ``x, y: (batch, 3, H, W)`` in [0, 1]; ``mask: (batch, 1, H, W)`` binary (1 = OOD);
@@ -75,7 +80,9 @@ def region_psnr(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: st
     return float(peak_signal_noise_ratio(a, b, data_range=1.0))
 
 
-def region_ssim(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str = "whole") -> float:
+def region_ssim(
+    x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str = "whole"
+) -> float:
     """Mean SSIM of ``y`` against ``x`` over ``region`` (see :func:`region_psnr` for shapes)."""
     xs, ys, sel = _region(x, y, mask, region)
     if not sel.any():
@@ -84,8 +91,9 @@ def region_ssim(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: st
     for xi, yi, si in zip(xs, ys, sel):
         if not si.any():
             continue
-        _, smap = structural_similarity(xi, yi, data_range=1.0, channel_axis=-1, win_size=7,
-                                        full=True)
+        _, smap = structural_similarity(
+            xi, yi, data_range=1.0, channel_axis=-1, win_size=7, full=True
+        )
         total += float(smap.mean(axis=-1)[si].sum())
         count += int(si.sum())
     return total / count

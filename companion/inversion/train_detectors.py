@@ -13,6 +13,7 @@ trains three :class:`~companion.inversion.detector.InvertibilityDetector` networ
 
 It writes ``detector_<name>.pt`` and ``detectors.json`` (command and seconds).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,14 +52,24 @@ def main(argv: list[str] | None = None) -> dict:
         torch.manual_seed(args.seed)
         net = InvertibilityDetector(align=align)
         t0 = time.perf_counter()
-        train_detector(net, data.images, inv.images, steps=args.steps, batch=32, seed=args.seed,
-                       masks=data.masks if name == "supervised" else None)
+        train_detector(
+            net,
+            data.images,
+            inv.images,
+            steps=args.steps,
+            batch=32,
+            seed=args.seed,
+            masks=data.masks if name == "supervised" else None,
+        )
         seconds[name] = round(time.perf_counter() - t0, 1)
         torch.save(net.state_dict(), args.out / f"detector_{name}.pt")
-    record = {"command": "python -m companion.inversion.train_detectors "
-                         f"--faces {args.faces} --inv-steps {args.inv_steps} --steps {args.steps} "
-                         f"--seed {args.seed} --threads {args.threads}",
-              "seconds": seconds, "torch": torch.__version__}
+    record = {
+        "command": "python -m companion.inversion.train_detectors "
+        f"--faces {args.faces} --inv-steps {args.inv_steps} --steps {args.steps} "
+        f"--seed {args.seed} --threads {args.threads}",
+        "seconds": seconds,
+        "torch": torch.__version__,
+    }
     (args.out / "detectors.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
     return record

@@ -13,6 +13,7 @@ averages.
 
 No out-of-domain addition is ever rendered here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,9 +37,16 @@ def _faces(n: int, seed: int) -> torch.Tensor:
     return render_faces(n, seed=seed).clean
 
 
-def train_generator(faces: torch.Tensor, *, steps: int, batch: int = 32, seed: int = 0,
-                    ema: float = 0.995, w_adv: float = 0.05, log_every: int = 0
-                    ) -> tuple[Generator, Encoder]:
+def train_generator(
+    faces: torch.Tensor,
+    *,
+    steps: int,
+    batch: int = 32,
+    seed: int = 0,
+    ema: float = 0.995,
+    w_adv: float = 0.05,
+    log_every: int = 0,
+) -> tuple[Generator, Encoder]:
     """Train generator and encoder jointly on ``faces: (n, 3, 32, 32)``; return EMA copies.
 
     Per step, with real faces :math:`x` and prior samples :math:`z \\sim \\mathcal{N}(0, I)`:
@@ -60,8 +68,9 @@ def train_generator(faces: torch.Tensor, *, steps: int, batch: int = 32, seed: i
     g, d, e = Generator(), Discriminator(), Encoder()
     g_ema = copy.deepcopy(g).requires_grad_(False)
     e_ema = copy.deepcopy(e).requires_grad_(False)
-    opt_g = torch.optim.Adam(list(g.parameters()) + list(e.parameters()), lr=1e-3,
-                             betas=(0.5, 0.99))
+    opt_g = torch.optim.Adam(
+        list(g.parameters()) + list(e.parameters()), lr=1e-3, betas=(0.5, 0.99)
+    )
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.99))
     n = faces.shape[0]
     for step in progress(range(steps), desc="generator"):
@@ -89,8 +98,11 @@ def train_generator(faces: torch.Tensor, *, steps: int, batch: int = 32, seed: i
                 for be, b in zip(dst.buffers(), src.buffers()):
                     be.copy_(b)
         if log_every and (step + 1) % log_every == 0:
-            print(f"step {step + 1}: loss_d {loss_d.item():.3f} rec {rec.item():.4f} "
-                  f"moments {moments.item():.3f}", flush=True)
+            print(
+                f"step {step + 1}: loss_d {loss_d.item():.3f} rec {rec.item():.4f} "
+                f"moments {moments.item():.3f}",
+                flush=True,
+            )
     return g_ema.eval(), e_ema.eval()
 
 
@@ -115,8 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
     record = {
         "fingerprint": fingerprint(g),
         "command": "python -m companion.inversion.train_generator "
-                   f"--faces {args.faces} --steps {args.steps} --seed {args.seed} "
-                   f"--threads {args.threads}",
+        f"--faces {args.faces} --steps {args.steps} --seed {args.seed} "
+        f"--threads {args.threads}",
         "seconds": {"render": round(t1 - t0, 1), "train": round(t2 - t1, 1)},
         "torch": torch.__version__,
     }

@@ -5,6 +5,7 @@
 * :mod:`companion.lie.layers` — affine lifting and group convolutions with implicit kernels;
 * :mod:`companion.lie.data` — MNIST (5,000 shipped digits), affNIST-style transforms, loaders.
 """
+
 from . import data, groups, haar, layers
 
 __all__ = ["data", "groups", "haar", "layers"]

@@ -10,6 +10,7 @@ r"""Data for the affine-equivariance experiments: warps, affNIST-style transform
   (no download); :func:`load_mnist_idx` and :func:`load_affnist` read the full data
   sets from a local path (``root`` or the ``COMPANION_DATA`` environment variable).
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,8 +25,16 @@ import torch.nn.functional as F
 
 from ..checks import check_int, check_tensor
 
-__all__ = ["warp", "random_affine", "mnist_sample", "prepare_digits", "load_mnist_idx",
-           "load_affnist", "AFFNIST_FILES", "MNIST_FILES"]
+__all__ = [
+    "warp",
+    "random_affine",
+    "mnist_sample",
+    "prepare_digits",
+    "load_mnist_idx",
+    "load_affnist",
+    "AFFNIST_FILES",
+    "MNIST_FILES",
+]
 
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -60,7 +69,11 @@ def warp(x: torch.Tensor, a: torch.Tensor, t: torch.Tensor | None = None) -> tor
         raise ValueError("a must have positive determinant (an orientation-preserving affine map)")
     if t is None:
         t = torch.zeros(b, 2, dtype=torch.float64)
-    t = check_tensor(t, "t", ndim=(1, 2), last_dims=(2,), floating=True).to(torch.float64).expand(b, 2)
+    t = (
+        check_tensor(t, "t", ndim=(1, 2), last_dims=(2,), floating=True)
+        .to(torch.float64)
+        .expand(b, 2)
+    )
     inv = torch.linalg.inv(a)
     theta = torch.cat([inv, -(inv @ t.to(a.device)[..., None])], -1).to(x.dtype).to(x.device)
     h, w = x.shape[-2:]
@@ -70,10 +83,16 @@ def warp(x: torch.Tensor, a: torch.Tensor, t: torch.Tensor | None = None) -> tor
     return out.reshape(x.shape)
 
 
-def random_affine(n: int, *, rotation_deg: float = 20.0, shear: float = 0.2,
-                  scale: tuple[float, float] = (0.8, 1.2), translation: float = 0.1,
-                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def random_affine(
+    n: int,
+    *,
+    rotation_deg: float = 20.0,
+    shear: float = 0.2,
+    scale: tuple[float, float] = (0.8, 1.2),
+    translation: float = 0.1,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""``n`` affNIST-style transforms :math:`A = R(\alpha)\,\begin{pmatrix}1 & s\\0 & 1\end{pmatrix}
     \mathrm{diag}(s_x, s_y)` and translations ``t``, all uniform in the given ranges.
 
@@ -130,8 +149,10 @@ def _data_root(root: str | os.PathLike | None, what: str) -> Path:
     if root is None:
         root = os.environ.get("COMPANION_DATA")
         if not root:
-            raise FileNotFoundError(f"no data path for {what}: pass root=... or set COMPANION_DATA "
-                                    "to the folder holding the files (nothing is downloaded)")
+            raise FileNotFoundError(
+                f"no data path for {what}: pass root=... or set COMPANION_DATA "
+                "to the folder holding the files (nothing is downloaded)"
+            )
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path (str or os.PathLike), got {type(root).__name__}")
     path = Path(root).expanduser()
@@ -155,7 +176,7 @@ def _parse_idx(raw: bytes, magic: int, name: str) -> np.ndarray:
     if got != magic:
         raise ValueError(f"{name}: IDX magic number {got}, expected {magic}")
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     start = 4 + 4 * ndim
     size = int(np.prod(dims))
     if len(raw) - start != size:
@@ -163,8 +184,9 @@ def _parse_idx(raw: bytes, magic: int, name: str) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=start).reshape(dims)
 
 
-def load_mnist_idx(root: str | os.PathLike | None = None, split: str = "train"
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist_idx(
+    root: str | os.PathLike | None = None, split: str = "train"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Full MNIST from the IDX files in ``root`` (optionally ``.gz``): ``split`` ``"train"`` or ``"test"``.
 
     Returns ``(images: (N, 1, 28, 28) float32 in [0, 1], labels: (N,) int64)``. Magic numbers
@@ -182,8 +204,9 @@ def load_mnist_idx(root: str | os.PathLike | None = None, split: str = "train"
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
-def load_affnist(root: str | os.PathLike | None = None, split: str = "test"
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def load_affnist(
+    root: str | os.PathLike | None = None, split: str = "test"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """affNIST from its MATLAB files in ``root`` (see ``AFFNIST_FILES``).
 
     Each file holds a struct ``affNISTdata`` with ``image`` (1600 × N, uint8) and
@@ -205,6 +228,8 @@ def load_affnist(root: str | os.PathLike | None = None, split: str = "test"
     if image.ndim == 1:
         image = image[:, None]
     if image.shape[0] != 1600 or image.shape[1] != len(labels):
-        raise ValueError(f"{path}: image must be (1600, N) with N = {len(labels)} labels, got {image.shape}")
+        raise ValueError(
+            f"{path}: image must be (1600, N) with N = {len(labels)} labels, got {image.shape}"
+        )
     x = image.T.reshape(-1, 40, 40).astype(np.float32) / 255.0
     return torch.from_numpy(x)[:, None], torch.from_numpy(labels)

@@ -26,6 +26,7 @@ Conventions (Mironenco & Forré, ICLR 2024, "left" polar form)
   The last coordinate is the rotation part: a rotation by :math:`\theta` has
   :math:`\log R = \theta J`, :math:`J = E_{21} - E_{12}`, i.e. coordinate :math:`\sqrt2\,\theta`.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,9 +36,21 @@ import torch
 from ..checks import check_square, check_tensor
 
 __all__ = [
-    "GROUPS", "check_group", "eigh_sym", "algebra_dim", "check_gl_plus", "polar", "from_polar",
-    "spd_sqrt", "xi", "xi_inv", "algebra_basis", "to_coords", "from_coords",
-    "rotation_angle", "rotation",
+    "GROUPS",
+    "check_group",
+    "eigh_sym",
+    "algebra_dim",
+    "check_gl_plus",
+    "polar",
+    "from_polar",
+    "spd_sqrt",
+    "xi",
+    "xi_inv",
+    "algebra_basis",
+    "to_coords",
+    "from_coords",
+    "rotation_angle",
+    "rotation",
 ]
 
 GROUPS = ("GL+(2)", "SL(2)")
@@ -59,8 +72,14 @@ def algebra_dim(group: str) -> int:
     return 4 if check_group(group) == "GL+(2)" else 3
 
 
-def check_gl_plus(g: object, name: str, *, size: int | None = None,
-                  special: bool = False, atol: float | None = None) -> torch.Tensor:
+def check_gl_plus(
+    g: object,
+    name: str,
+    *,
+    size: int | None = None,
+    special: bool = False,
+    atol: float | None = None,
+) -> torch.Tensor:
     r"""Check that ``g: (..., n, n)`` holds matrices with :math:`\det g > 0` (or :math:`=1` if ``special``).
 
     Singular and negative-determinant matrices raise a ``ValueError`` naming ``name``.
@@ -76,8 +95,10 @@ def check_gl_plus(g: object, name: str, *, size: int | None = None,
     scale = g.abs().amax(dim=(-1, -2)) ** g.shape[-1]
     tiny = 1e-6 if g.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-12
     if (det <= tiny * scale.clamp_min(1e-30)).any():
-        raise ValueError(f"{name} must have positive determinant (GL+); smallest det is "
-                         f"{float(det.min()):.3e} (singular or orientation-reversing matrix)")
+        raise ValueError(
+            f"{name} must have positive determinant (GL+); smallest det is "
+            f"{float(det.min()):.3e} (singular or orientation-reversing matrix)"
+        )
     if special:
         if atol is None:
             atol = 1e-4 if g.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
@@ -99,7 +120,7 @@ def eigh_sym(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.linalg.eigh(s)
     a, b, c = s[..., 0, 0], 0.5 * (s[..., 0, 1] + s[..., 1, 0]), s[..., 1, 1]
     m = 0.5 * (a + c)
-    r = torch.sqrt((0.5 * (a - c)) ** 2 + b ** 2)
+    r = torch.sqrt((0.5 * (a - c)) ** 2 + b**2)
     phi = 0.5 * torch.atan2(2 * b, a - c)
     cs, sn = torch.cos(phi), torch.sin(phi)
     lam = torch.stack([m - r, m + r], -1)
@@ -190,14 +211,15 @@ def xi_inv(g: torch.Tensor) -> torch.Tensor:
     g = check_gl_plus(g, "g", size=2)
     lam, vec = _eig_ggt(g)
     log_p = _sym_fn(0.5 * lam.log(), vec)
-    theta = torch.atan2(g[..., 1, 0] - g[..., 0, 1], g[..., 0, 0] + g[..., 1, 1])   # angle of R
+    theta = torch.atan2(g[..., 1, 0] - g[..., 0, 1], g[..., 0, 0] + g[..., 1, 1])  # angle of R
     zero = torch.zeros_like(theta)
     log_r = torch.stack([torch.stack([zero, -theta], -1), torch.stack([theta, zero], -1)], -2)
     return log_p + log_r
 
 
-def algebra_basis(group: str, *, dtype: torch.dtype = torch.float64,
-                  device: torch.device | str | None = None) -> torch.Tensor:
+def algebra_basis(
+    group: str, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+) -> torch.Tensor:
     """Orthonormal basis ``(d, 2, 2)`` of the Lie algebra (see the module docstring)."""
     group = check_group(group)
     h = 1.0 / math.sqrt(2.0)

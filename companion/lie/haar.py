@@ -23,6 +23,7 @@ factor) and the rotation uniformly or on an equidistant grid. That is a
 *probability* measure, not the (infinite) Haar measure; :func:`importance_weights`
 turns such samples into estimates of Haar integrals.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,15 @@ from ..checks import check_int, check_square
 from .groups import algebra_dim, eigh_sym, check_gl_plus, check_group, from_coords, rotation
 
 __all__ = [
-    "GroupSample", "sample_angles", "sample_group", "haar_density_entries", "haar_density_polar",
-    "haar_density_log", "importance_weights", "haar_integral", "ROTATION_SAMPLERS",
+    "GroupSample",
+    "sample_angles",
+    "sample_group",
+    "haar_density_entries",
+    "haar_density_polar",
+    "haar_density_log",
+    "importance_weights",
+    "haar_integral",
+    "ROTATION_SAMPLERS",
 ]
 
 ROTATION_SAMPLERS = ("uniform", "equidistant")
@@ -72,20 +80,30 @@ class GroupSample:
         if a.ndim != 2:
             raise ValueError(f"a must be one 2x2 matrix, got shape {tuple(a.shape)}")
         a = a.to(self.g)
-        return GroupSample(a @ self.g, self.g_inv @ torch.linalg.inv(a), self.group,
-                           rot_bound=self.rot_bound)
+        return GroupSample(
+            a @ self.g, self.g_inv @ torch.linalg.inv(a), self.group, rot_bound=self.rot_bound
+        )
 
     def to(self, *args, **kwargs) -> GroupSample:
         """Move/cast every tensor (``torch.Tensor.to`` arguments)."""
+
         def mv(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.to(*args, **kwargs)
-        return replace(self, g=mv(self.g), g_inv=mv(self.g_inv), coords=mv(self.coords),
-                       log_q=mv(self.log_q))
+
+        return replace(
+            self, g=mv(self.g), g_inv=mv(self.g_inv), coords=mv(self.coords), log_q=mv(self.log_q)
+        )
 
 
-def sample_angles(n: int, *, kind: str = "uniform", bound: float = 1.0,
-                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
-                  device: torch.device | str | None = None) -> torch.Tensor:
+def sample_angles(
+    n: int,
+    *,
+    kind: str = "uniform",
+    bound: float = 1.0,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     r"""Rotation angles ``(n,)`` in :math:`[-\pi b, \pi b]`, ``b = bound``.
 
     ``kind="uniform"``: i.i.d. uniform (Haar on SO(2) when ``b = 1``);
@@ -104,10 +122,17 @@ def sample_angles(n: int, *, kind: str = "uniform", bound: float = 1.0,
     return (math.pi * bound * (2 * u - 1)).to(dtype=dtype, device=device)
 
 
-def sample_group(n: int, group: str, *, spd_var: float = 0.1, rot: str = "equidistant",
-                 rot_bound: float = 1.0, generator: torch.Generator | None = None,
-                 dtype: torch.dtype = torch.float32,
-                 device: torch.device | str | None = None) -> GroupSample:
+def sample_group(
+    n: int,
+    group: str,
+    *,
+    spd_var: float = 0.1,
+    rot: str = "equidistant",
+    rot_bound: float = 1.0,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> GroupSample:
     r"""``n`` elements :math:`g = \exp(X)R(\theta)` as the paper's code draws them.
 
     :math:`X = \sum_k v_k B_k` over the symmetric basis elements (3 for GL⁺(2), 2 for
@@ -132,13 +157,19 @@ def sample_group(n: int, group: str, *, spd_var: float = 0.1, rot: str = "equidi
     g_inv = rotation(-theta) @ exp_mx
     coords = torch.cat([v, math.sqrt(2.0) * theta[:, None]], -1)
     if spd_var > 0:
-        log_q = (-0.5 * (v ** 2).sum(-1) / spd_var - 0.5 * (d - 1) * math.log(2 * math.pi * spd_var))
+        log_q = -0.5 * (v**2).sum(-1) / spd_var - 0.5 * (d - 1) * math.log(2 * math.pi * spd_var)
     else:
         log_q = torch.full((n,), math.inf, dtype=torch.float64)
     log_q = log_q - math.log(2 * math.pi * rot_bound)
     cast = dict(dtype=dtype, device=device)
-    return GroupSample(g.to(**cast).contiguous(), g_inv.to(**cast).contiguous(), group,
-                       coords.to(**cast), log_q.to(**cast), float(rot_bound))
+    return GroupSample(
+        g.to(**cast).contiguous(),
+        g_inv.to(**cast).contiguous(),
+        group,
+        coords.to(**cast),
+        log_q.to(**cast),
+        float(rot_bound),
+    )
 
 
 def haar_density_entries(g: torch.Tensor) -> torch.Tensor:
@@ -165,11 +196,12 @@ def haar_density_log(x: torch.Tensor, group: str = "GL+(2)") -> torch.Tensor:
     """
     group = check_group(group)
     x = check_square(x, "x", size=2)
-    delta = 2.0 * torch.sqrt((0.5 * (x[..., 0, 0] - x[..., 1, 1])) ** 2
-                             + (0.5 * (x[..., 0, 1] + x[..., 1, 0])) ** 2)
+    delta = 2.0 * torch.sqrt(
+        (0.5 * (x[..., 0, 0] - x[..., 1, 1])) ** 2 + (0.5 * (x[..., 0, 1] + x[..., 1, 0])) ** 2
+    )
     small = delta < 1e-4
     safe = torch.where(small, torch.ones_like(delta), delta)
-    ratio = torch.where(small, 1 + delta ** 2 / 6, torch.sinh(safe) / safe)
+    ratio = torch.where(small, 1 + delta**2 / 6, torch.sinh(safe) / safe)
     return ratio * (math.sqrt(2.0) if group == "GL+(2)" else 1.0)
 
 
@@ -183,32 +215,49 @@ def importance_weights(sample: GroupSample) -> torch.Tensor:
     if not isinstance(sample, GroupSample):
         raise TypeError(f"sample must be a GroupSample, got {type(sample).__name__}")
     if sample.coords is None or sample.log_q is None:
-        raise ValueError("sample has no sampler density (it was translated); draw it with sample_group")
+        raise ValueError(
+            "sample has no sampler density (it was translated); draw it with sample_group"
+        )
     if sample.rot_bound != 1.0:
-        raise ValueError(f"sample's rotations cover only [-{sample.rot_bound}π, {sample.rot_bound}π]; "
-                         "importance weights need rot_bound = 1")
+        raise ValueError(
+            f"sample's rotations cover only [-{sample.rot_bound}π, {sample.rot_bound}π]; "
+            "importance weights need rot_bound = 1"
+        )
     d = sample.coords.shape[-1]
     zero = torch.zeros_like(sample.coords[..., :1])
     x = from_coords(torch.cat([sample.coords[..., : d - 1], zero], -1), sample.group)
     return haar_density_log(x, sample.group) * torch.exp(-sample.log_q)
 
 
-def _wishart2(n: int, df: int, scale: float, generator: torch.Generator | None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+def _wishart2(
+    n: int, df: int, scale: float, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` Wishart(df, scale·I) 2x2 matrices and their log densities (w.r.t. dS11 dS12 dS22)."""
     a = math.sqrt(scale) * torch.randn(n, 2, df, generator=generator, dtype=torch.float64)
     s = a @ a.transpose(-1, -2)
     det = torch.linalg.det(s)
     log_gamma2 = 0.5 * math.log(math.pi) + math.lgamma(df / 2) + math.lgamma(df / 2 - 0.5)
-    log_p = ((df - 3) / 2 * det.log() - s.diagonal(dim1=-2, dim2=-1).sum(-1) / (2 * scale)
-             - df * math.log(2) - df * math.log(scale) - log_gamma2)
+    log_p = (
+        (df - 3) / 2 * det.log()
+        - s.diagonal(dim1=-2, dim2=-1).sum(-1) / (2 * scale)
+        - df * math.log(2)
+        - df * math.log(scale)
+        - log_gamma2
+    )
     return s, log_p
 
 
-def haar_integral(phi: Callable[[torch.Tensor], torch.Tensor], *, coords: str, n_samples: int,
-                  generator: torch.Generator | None = None, spd_var: float = 1.0,
-                  entry_std: float = 1.0, wishart_df: int = 2, wishart_scale: float = 1.0
-                  ) -> tuple[float, float]:
+def haar_integral(
+    phi: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    coords: str,
+    n_samples: int,
+    generator: torch.Generator | None = None,
+    spd_var: float = 1.0,
+    entry_std: float = 1.0,
+    wishart_df: int = 2,
+    wishart_scale: float = 1.0,
+) -> tuple[float, float]:
     r"""Monte Carlo estimate of :math:`\int_{\mathrm{GL}^+(2)}\varphi\,d\mu` and its standard error.
 
     ``phi``: ``(N, 2, 2) -> (N,)`` (float64). ``coords`` picks the proposal and density:
@@ -231,8 +280,9 @@ def haar_integral(phi: Callable[[torch.Tensor], torch.Tensor], *, coords: str, n
     if coords == "entries":
         eye = torch.eye(2, dtype=torch.float64)
         g = eye + entry_std * torch.randn(n, 2, 2, generator=generator, dtype=torch.float64)
-        log_q = (-0.5 * ((g - eye) ** 2).sum((-1, -2)) / entry_std ** 2
-                 - 2 * math.log(2 * math.pi * entry_std ** 2))
+        log_q = -0.5 * ((g - eye) ** 2).sum((-1, -2)) / entry_std**2 - 2 * math.log(
+            2 * math.pi * entry_std**2
+        )
         det = torch.linalg.det(g)
         ok = det > 0
         w = torch.zeros(n, dtype=torch.float64)
@@ -248,9 +298,9 @@ def haar_integral(phi: Callable[[torch.Tensor], torch.Tensor], *, coords: str, n
         w = haar_density_polar(s) * 2 * math.pi * torch.exp(-log_q)
         f = w * phi(g).to(torch.float64)
     else:
-        smp = sample_group(n, "GL+(2)", spd_var=spd_var, rot="uniform", generator=generator,
-                           dtype=torch.float64)
+        smp = sample_group(
+            n, "GL+(2)", spd_var=spd_var, rot="uniform", generator=generator, dtype=torch.float64
+        )
         w = importance_weights(smp) if coords == "log" else torch.ones(n, dtype=torch.float64)
         f = w * phi(smp.g).to(torch.float64)
     return float(f.mean()), float(f.std() / math.sqrt(n))
-

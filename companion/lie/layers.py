@@ -26,6 +26,7 @@ Every layer takes its input sample set explicitly, and :class:`AffineGCNN` hands
 layer the previous layer's *output* samples (the released code of the paper does not; see
 the chapter). Each layer records the sets it last used in ``last_samples_in/out``.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,14 +39,26 @@ from ..checks import check_int, check_tensor
 from .groups import algebra_dim, check_group, to_coords, xi_inv
 from .haar import GroupSample, sample_group
 
-__all__ = ["kernel_offsets", "bump_mask", "ImplicitKernel", "LiftingConv", "GroupConv",
-           "AffineGCNN", "PlainCNN", "KERNELS", "train_classifier", "predict", "accuracy"]
+__all__ = [
+    "kernel_offsets",
+    "bump_mask",
+    "ImplicitKernel",
+    "LiftingConv",
+    "GroupConv",
+    "AffineGCNN",
+    "PlainCNN",
+    "KERNELS",
+    "train_classifier",
+    "predict",
+    "accuracy",
+]
 
 KERNELS = ("rff", "siren")
 
 
-def kernel_offsets(k: int, *, dtype: torch.dtype = torch.float32,
-                   device: torch.device | str | None = None) -> torch.Tensor:
+def kernel_offsets(
+    k: int, *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> torch.Tensor:
     r"""Pixel offsets :math:`\Delta` of a ``k × k`` kernel, ``(k, k, 2)`` as (column, row), centred."""
     k = check_int(k, "k", minimum=1)
     if k % 2 == 0:
@@ -57,7 +70,7 @@ def kernel_offsets(k: int, *, dtype: torch.dtype = torch.float32,
 
 def bump_mask(z: torch.Tensor) -> torch.Tensor:
     r"""Compactly supported :math:`C^1` mask :math:`(1 - \lVert z\rVert^2)_+^2`; ``z: (..., 2)`` → ``(...)``."""
-    return (1 - (z ** 2).sum(-1)).clamp_min(0) ** 2
+    return (1 - (z**2).sum(-1)).clamp_min(0) ** 2
 
 
 class ImplicitKernel(nn.Module):
@@ -74,15 +87,30 @@ class ImplicitKernel(nn.Module):
     smoother along the Lie-algebra coordinates than along space.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, *, kind: str = "rff", hidden: int = 64,
-                 omega: float = 2.0, fan_in: int = 1, coord_scale: tuple[float, ...] | None = None,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        *,
+        kind: str = "rff",
+        hidden: int = 64,
+        omega: float = 2.0,
+        fan_in: int = 1,
+        coord_scale: tuple[float, ...] | None = None,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.in_dim = check_int(in_dim, "in_dim", minimum=1)
         scale = (1.0,) * self.in_dim if coord_scale is None else tuple(coord_scale)
-        if len(scale) != self.in_dim or not all(isinstance(c, (int, float)) and c > 0 for c in scale):
-            raise ValueError(f"coord_scale must be {self.in_dim} positive numbers, got {coord_scale!r}")
-        self.register_buffer("coord_scale", torch.tensor(scale, dtype=torch.float32), persistent=False)
+        if len(scale) != self.in_dim or not all(
+            isinstance(c, (int, float)) and c > 0 for c in scale
+        ):
+            raise ValueError(
+                f"coord_scale must be {self.in_dim} positive numbers, got {coord_scale!r}"
+            )
+        self.register_buffer(
+            "coord_scale", torch.tensor(scale, dtype=torch.float32), persistent=False
+        )
         self.out_dim = check_int(out_dim, "out_dim", minimum=1)
         hidden = check_int(hidden, "hidden", minimum=1)
         fan_in = check_int(fan_in, "fan_in", minimum=1)
@@ -98,7 +126,9 @@ class ImplicitKernel(nn.Module):
         if kind == "rff":
             self.register_buffer("freq", omega * torch.randn(in_dim, hidden, generator=gen))
             self.register_buffer("phase", 2 * math.pi * torch.rand(hidden, generator=gen))
-            self.out = nn.Parameter(math.sqrt(2.0) * bound * torch.randn(hidden, out_dim, generator=gen))
+            self.out = nn.Parameter(
+                math.sqrt(2.0) * bound * torch.randn(hidden, out_dim, generator=gen)
+            )
         else:
             lim1 = 1.0 / in_dim
             lim2 = math.sqrt(6.0 / hidden) / self.omega
@@ -106,7 +136,9 @@ class ImplicitKernel(nn.Module):
             self.b1 = nn.Parameter((2 * torch.rand(hidden, generator=gen) - 1) * lim1)
             self.w2 = nn.Parameter((2 * torch.rand(hidden, hidden, generator=gen) - 1) * lim2)
             self.b2 = nn.Parameter(torch.zeros(hidden))
-            self.out = nn.Parameter((2 * torch.rand(hidden, out_dim, generator=gen) - 1) * math.sqrt(3.0) * bound)
+            self.out = nn.Parameter(
+                (2 * torch.rand(hidden, out_dim, generator=gen) - 1) * math.sqrt(3.0) * bound
+            )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = check_tensor(z, "z", min_ndim=1, last_dims=(self.in_dim,), floating=True)
@@ -121,20 +153,35 @@ class ImplicitKernel(nn.Module):
 
 def _check_samples(s: object, name: str, group: str) -> GroupSample:
     if not isinstance(s, GroupSample):
-        raise TypeError(f"{name} must be a GroupSample (see companion.lie.haar.sample_group), "
-                        f"got {type(s).__name__}")
+        raise TypeError(
+            f"{name} must be a GroupSample (see companion.lie.haar.sample_group), "
+            f"got {type(s).__name__}"
+        )
     if s.group != group:
         raise ValueError(f"{name} holds {s.group} elements but the layer is for {group}")
     return s
 
 
 class _AffineConvBase(nn.Module):
-    uses_lie_coords = False   # does the kernel also see ξ⁻¹ of relative group elements?
+    uses_lie_coords = False  # does the kernel also see ξ⁻¹ of relative group elements?
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, group: str, *,
-                 radius: float | None = None, kernel: str = "rff", hidden: int = 64, omega: float = 2.0,
-                 group_scale: float = 1.0, det_factor: bool = True, padding: int | str = "same", bias: bool = False,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        group: str,
+        *,
+        radius: float | None = None,
+        kernel: str = "rff",
+        hidden: int = 64,
+        omega: float = 2.0,
+        group_scale: float = 1.0,
+        det_factor: bool = True,
+        padding: int | str = "same",
+        bias: bool = False,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", minimum=1)
         self.out_channels = check_int(out_channels, "out_channels", minimum=1)
@@ -155,11 +202,17 @@ class _AffineConvBase(nn.Module):
             raise ValueError(f"group_scale must be a positive number, got {group_scale!r}")
         self.group_scale = float(group_scale)
         extra_dim = algebra_dim(self.group) if self.uses_lie_coords else 0
-        fan_in = self.in_channels * self.kernel_size ** 2 // 4 + 1
-        self.kernel = ImplicitKernel(2 + extra_dim, self.in_channels * self.out_channels, kind=kernel,
-                                     hidden=hidden, omega=omega, fan_in=fan_in,
-                                     coord_scale=(1.0, 1.0) + (self.group_scale,) * extra_dim,
-                                     generator=generator)
+        fan_in = self.in_channels * self.kernel_size**2 // 4 + 1
+        self.kernel = ImplicitKernel(
+            2 + extra_dim,
+            self.in_channels * self.out_channels,
+            kind=kernel,
+            hidden=hidden,
+            omega=omega,
+            fan_in=fan_in,
+            coord_scale=(1.0, 1.0) + (self.group_scale,) * extra_dim,
+            generator=generator,
+        )
         self.bias = nn.Parameter(torch.zeros(self.out_channels)) if bias else None
         self.register_buffer("offsets", kernel_offsets(self.kernel_size), persistent=False)
         self.last_samples_in: GroupSample | None = None
@@ -204,10 +257,12 @@ class LiftingConv(_AffineConvBase):
         """The conv2d weight ``(C_out·n, C_in, k, k)`` for the sample set (kernel gallery)."""
         s = _check_samples(samples_out, "samples_out", self.group)
         dtype = self.kernel.out.dtype
-        z = self._spatial(s.g_inv, dtype)                          # (n, k, k, 2)
-        kern = self.kernel(z) * bump_mask(z)[..., None]            # (n, k, k, Co·Ci)
+        z = self._spatial(s.g_inv, dtype)  # (n, k, k, 2)
+        kern = self.kernel(z) * bump_mask(z)[..., None]  # (n, k, k, Co·Ci)
         if self.det_factor:
-            kern = kern / torch.linalg.det(s.g.to(torch.float64)).abs().to(dtype)[:, None, None, None]
+            kern = (
+                kern / torch.linalg.det(s.g.to(torch.float64)).abs().to(dtype)[:, None, None, None]
+            )
         n, k = len(s), self.kernel_size
         kern = kern.view(n, k, k, self.out_channels, self.in_channels)
         return kern.permute(3, 0, 4, 1, 2).reshape(self.out_channels * n, self.in_channels, k, k)
@@ -215,7 +270,9 @@ class LiftingConv(_AffineConvBase):
     def forward(self, x: torch.Tensor, samples_out: GroupSample) -> torch.Tensor:
         x = check_tensor(x, "x", ndim=4, floating=True)
         if x.shape[1] != self.in_channels:
-            raise ValueError(f"x must have {self.in_channels} channels (B, C_in, H, W), got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have {self.in_channels} channels (B, C_in, H, W), got {tuple(x.shape)}"
+            )
         w = self.weight(samples_out).to(x.dtype)
         self.last_samples_in, self.last_samples_out = None, samples_out
         out = F.conv2d(x, w, padding=self.padding)
@@ -238,23 +295,43 @@ class GroupConv(_AffineConvBase):
         so = _check_samples(samples_out, "samples_out", self.group)
         dtype = self.kernel.out.dtype
         n_in, n_out, k = len(si), len(so), self.kernel_size
-        rel = so.g_inv.to(torch.float64)[:, None] @ si.g.to(torch.float64)[None]   # (n_out, n_in, 2, 2)
-        lie = to_coords(xi_inv(rel), self.group).to(dtype)                           # (n_out, n_in, d)
-        z = self._spatial(so.g_inv, dtype)                                           # (n_out, k, k, 2)
-        coords = torch.cat([z[:, None].expand(n_out, n_in, k, k, 2),
-                            lie[:, :, None, None].expand(n_out, n_in, k, k, lie.shape[-1])], -1)
-        kern = self.kernel(coords) * bump_mask(z)[:, None, ..., None] / n_in   # (n_out, n_in, k, k, Co·Ci)
+        rel = (
+            so.g_inv.to(torch.float64)[:, None] @ si.g.to(torch.float64)[None]
+        )  # (n_out, n_in, 2, 2)
+        lie = to_coords(xi_inv(rel), self.group).to(dtype)  # (n_out, n_in, d)
+        z = self._spatial(so.g_inv, dtype)  # (n_out, k, k, 2)
+        coords = torch.cat(
+            [
+                z[:, None].expand(n_out, n_in, k, k, 2),
+                lie[:, :, None, None].expand(n_out, n_in, k, k, lie.shape[-1]),
+            ],
+            -1,
+        )
+        kern = (
+            self.kernel(coords) * bump_mask(z)[:, None, ..., None] / n_in
+        )  # (n_out, n_in, k, k, Co·Ci)
         if self.det_factor:
-            kern = kern / torch.linalg.det(si.g.to(torch.float64)).abs().to(dtype)[None, :, None, None, None]
+            kern = (
+                kern
+                / torch.linalg.det(si.g.to(torch.float64))
+                .abs()
+                .to(dtype)[None, :, None, None, None]
+            )
         kern = kern.view(n_out, n_in, k, k, self.out_channels, self.in_channels)
-        return kern.permute(4, 0, 5, 1, 2, 3).reshape(self.out_channels * n_out, self.in_channels * n_in, k, k)
+        return kern.permute(4, 0, 5, 1, 2, 3).reshape(
+            self.out_channels * n_out, self.in_channels * n_in, k, k
+        )
 
-    def forward(self, x: torch.Tensor, samples_in: GroupSample, samples_out: GroupSample) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, samples_in: GroupSample, samples_out: GroupSample
+    ) -> torch.Tensor:
         x = check_tensor(x, "x", ndim=5, floating=True)
         _check_samples(samples_in, "samples_in", self.group)
         if x.shape[1] != self.in_channels or x.shape[2] != len(samples_in):
-            raise ValueError(f"x must have shape (B, {self.in_channels}, {len(samples_in)}, H, W) to match "
-                             f"in_channels and samples_in, got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (B, {self.in_channels}, {len(samples_in)}, H, W) to match "
+                f"in_channels and samples_in, got {tuple(x.shape)}"
+            )
         w = self.weight(samples_in, samples_out).to(x.dtype)
         self.last_samples_in, self.last_samples_out = samples_in, samples_out
         b = x.shape[0]
@@ -282,20 +359,41 @@ class AffineGCNN(nn.Module):
     layer ``i`` receives ``samples[i - 1]`` as its input samples.
     """
 
-    def __init__(self, group: str, *, channels: int | tuple[int, int, int] = (8, 8, 32),
-                 n_samples: int = 8, lift_kernel: int = 7,
-                 kernel_size: int = 5, hidden: int = 64, head: int = 64, n_classes: int = 10,
-                 in_channels: int = 1, kernel: str = "rff", spd_var: float = 0.05, rot: str = "uniform",
-                 rot_bound: float = 0.15, bias: bool = True, omega: float = 4.0,
-                 group_scale: float = 1 / 16, seed: int = 0):
+    def __init__(
+        self,
+        group: str,
+        *,
+        channels: int | tuple[int, int, int] = (8, 8, 32),
+        n_samples: int = 8,
+        lift_kernel: int = 7,
+        kernel_size: int = 5,
+        hidden: int = 64,
+        head: int = 64,
+        n_classes: int = 10,
+        in_channels: int = 1,
+        kernel: str = "rff",
+        spd_var: float = 0.05,
+        rot: str = "uniform",
+        rot_bound: float = 0.15,
+        bias: bool = True,
+        omega: float = 4.0,
+        group_scale: float = 1 / 16,
+        seed: int = 0,
+    ):
         super().__init__()
         self.group = check_group(group)
         self.n_samples = check_int(n_samples, "n_samples", minimum=1)
         self.spd_var, self.rot, self.rot_bound = float(spd_var), rot, float(rot_bound)
         seed = check_int(seed, "seed")
         gen = torch.Generator().manual_seed(seed)
-        common = dict(kernel=kernel, hidden=hidden, generator=gen, bias=bias, omega=omega,
-                      group_scale=group_scale)
+        common = dict(
+            kernel=kernel,
+            hidden=hidden,
+            generator=gen,
+            bias=bias,
+            omega=omega,
+            group_scale=group_scale,
+        )
         c1, c2, c3 = (channels,) * 3 if isinstance(channels, int) else tuple(channels)
         self.lift = LiftingConv(in_channels, c1, lift_kernel, self.group, **common)
         self.conv1 = GroupConv(c1, c2, kernel_size, self.group, **common)
@@ -310,13 +408,24 @@ class AffineGCNN(nn.Module):
         """The three group layers in order (lift, conv1, conv2)."""
         return [self.lift, self.conv1, self.conv2]
 
-    def draw_samples(self, generator: torch.Generator | None = None, *, n: int | None = None,
-                     dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
-                     ) -> list[GroupSample]:
+    def draw_samples(
+        self,
+        generator: torch.Generator | None = None,
+        *,
+        n: int | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> list[GroupSample]:
         """One sample set per layer output: ``[H0, H0, H1]`` (the middle layer keeps its input's set)."""
         n = self.n_samples if n is None else check_int(n, "n", minimum=1)
-        kw = dict(spd_var=self.spd_var, rot=self.rot, rot_bound=self.rot_bound, generator=generator,
-                  dtype=dtype, device=device)
+        kw = dict(
+            spd_var=self.spd_var,
+            rot=self.rot,
+            rot_bound=self.rot_bound,
+            generator=generator,
+            dtype=dtype,
+            device=device,
+        )
         h0 = sample_group(n, self.group, **kw)
         h1 = sample_group(n, self.group, **kw)
         return [h0, h0, h1]
@@ -328,12 +437,18 @@ class AffineGCNN(nn.Module):
         h = F.gelu(_rms_norm(self.lift(x, samples[0])))
         h = F.gelu(_rms_norm(self.conv1(h, samples[0], samples[1])))
         b, c, n = h.shape[:3]
-        h = F.max_pool2d(h.reshape(b, c * n, *h.shape[-2:]), 2).reshape(b, c, n, *[s // 2 for s in h.shape[-2:]])
+        h = F.max_pool2d(h.reshape(b, c * n, *h.shape[-2:]), 2).reshape(
+            b, c, n, *[s // 2 for s in h.shape[-2:]]
+        )
         h = F.gelu(_rms_norm(self.conv2(h, samples[1], samples[2])))
         return h.amax(dim=(2, 3, 4))
 
-    def forward(self, x: torch.Tensor, samples: list[GroupSample] | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        samples: list[GroupSample] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         x = check_tensor(x, "x", ndim=4, floating=True)
         if samples is None:
             samples = self.draw_samples(generator, dtype=x.dtype, device=x.device)
@@ -346,8 +461,15 @@ class PlainCNN(nn.Module):
     ``forward(x: (B, C_in, H, W)) -> (B, n_classes)``.
     """
 
-    def __init__(self, *, channels: tuple[int, int, int] = (8, 16, 32), head: int = 64,
-                 n_classes: int = 10, in_channels: int = 1, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        channels: tuple[int, int, int] = (8, 16, 32),
+        head: int = 64,
+        n_classes: int = 10,
+        in_channels: int = 1,
+        seed: int = 0,
+    ):
         super().__init__()
         seed = check_int(seed, "seed")
         c1, c2, c3 = channels
@@ -367,8 +489,12 @@ class PlainCNN(nn.Module):
         return self.fc2(F.gelu(self.fc1(h)))
 
 
-def _forward(model: nn.Module, x: torch.Tensor, generator: torch.Generator | None,
-             samples: list[GroupSample] | None = None) -> torch.Tensor:
+def _forward(
+    model: nn.Module,
+    x: torch.Tensor,
+    generator: torch.Generator | None,
+    samples: list[GroupSample] | None = None,
+) -> torch.Tensor:
     if isinstance(model, AffineGCNN):
         return model(x, samples=samples, generator=generator)
     return model(x)
@@ -377,10 +503,19 @@ def _forward(model: nn.Module, x: torch.Tensor, generator: torch.Generator | Non
 RESAMPLE = ("step", "epoch")
 
 
-def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 3,
-                     batch_size: int = 100, lr: float = 3e-3, weight_decay: float = 0.0,
-                     generator: torch.Generator | None = None, resample: str = "step",
-                     progress_desc: str | None = None) -> list[float]:
+def train_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 3,
+    batch_size: int = 100,
+    lr: float = 3e-3,
+    weight_decay: float = 0.0,
+    generator: torch.Generator | None = None,
+    resample: str = "step",
+    progress_desc: str | None = None,
+) -> list[float]:
     """Train with Adam (cosine learning-rate decay) on ``x: (N, C, H, W)``, ``y: (N,)``.
 
     Mini-batches are shuffled with ``generator``. An :class:`AffineGCNN` draws fresh group
@@ -410,7 +545,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
         if resample == "epoch" and isinstance(model, AffineGCNN):
             fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
         for i in range(0, len(x), batch_size):
-            idx = perm[i:i + batch_size]
+            idx = perm[i : i + batch_size]
             loss = F.cross_entropy(_forward(model, x[idx], generator, fixed), y[idx])
             opt.zero_grad()
             loss.backward()
@@ -423,22 +558,36 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, *, draws: int = 1, batch_size: int = 500,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def predict(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    draws: int = 1,
+    batch_size: int = 500,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Class probabilities ``(N, classes)``, averaged over ``draws`` group-sample draws (G-CNNs)."""
     x = check_tensor(x, "x", ndim=4, floating=True)
     draws = check_int(draws, "draws", minimum=1)
     model.eval()
     out = []
     for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size]
+        xb = x[i : i + batch_size]
         reps = draws if isinstance(model, AffineGCNN) else 1
         out.append(sum(F.softmax(_forward(model, xb, generator), -1) for _ in range(reps)) / reps)
     return torch.cat(out)
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, draws: int = 1,
-             generator: torch.Generator | None = None) -> float:
+def accuracy(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    draws: int = 1,
+    generator: torch.Generator | None = None,
+) -> float:
     """Fraction of ``x`` classified as ``y`` (see :func:`predict`)."""
     y = check_tensor(y, "y", ndim=1)
-    return float((predict(model, x, draws=draws, generator=generator).argmax(-1) == y).float().mean())
+    return float(
+        (predict(model, x, draws=draws, generator=generator).argmax(-1) == y).float().mean()
+    )

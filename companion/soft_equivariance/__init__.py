@@ -11,17 +11,53 @@ equivariance regulariser per candidate group, and strengths tuned during trainin
 * :mod:`.data` — the modified-inertia task and per-group equivariance errors;
 * :mod:`.train` — the training loop.
 """
+
 from .data import AXES, AXIS_PLANE, equivariance_errors, inertia_target, modified_inertia
-from .groups import PLANES, MatrixGroup, TensorRep, o2_plane, o3, plane_groups, so3, tensor_rep_lie, tensor_rep_matrix
+from .groups import (
+    PLANES,
+    MatrixGroup,
+    TensorRep,
+    o2_plane,
+    o3,
+    plane_groups,
+    so3,
+    tensor_rep_lie,
+    tensor_rep_matrix,
+)
 from .model import GatedNonlinearity, InertiaFeatures, SoftEMLP, SoftLinear, soft_linears
 from .projector import constraint_matrix, equivariant_basis, equivariant_projector, project_blocks
 from .regularizer import autotune_strengths, reference_regularizer, regularizer, regularizers
 from .train import TrainResult, mse, train
 
 __all__ = [
-    "AXES", "AXIS_PLANE", "PLANES", "MatrixGroup", "TensorRep", "o3", "so3", "o2_plane", "plane_groups",
-    "tensor_rep_matrix", "tensor_rep_lie", "constraint_matrix", "equivariant_basis", "equivariant_projector",
-    "project_blocks", "SoftLinear", "GatedNonlinearity", "InertiaFeatures", "SoftEMLP", "soft_linears",
-    "regularizers", "regularizer", "autotune_strengths", "reference_regularizer",
-    "inertia_target", "modified_inertia", "equivariance_errors", "TrainResult", "train", "mse",
+    "AXES",
+    "AXIS_PLANE",
+    "PLANES",
+    "MatrixGroup",
+    "TensorRep",
+    "o3",
+    "so3",
+    "o2_plane",
+    "plane_groups",
+    "tensor_rep_matrix",
+    "tensor_rep_lie",
+    "constraint_matrix",
+    "equivariant_basis",
+    "equivariant_projector",
+    "project_blocks",
+    "SoftLinear",
+    "GatedNonlinearity",
+    "InertiaFeatures",
+    "SoftEMLP",
+    "soft_linears",
+    "regularizers",
+    "regularizer",
+    "autotune_strengths",
+    "reference_regularizer",
+    "inertia_target",
+    "modified_inertia",
+    "equivariance_errors",
+    "TrainResult",
+    "train",
+    "mse",
 ]

@@ -12,6 +12,7 @@ adds a term that is equivariant only for the orthogonal maps fixing the axis
 Inputs are ``x: (N, 4 n)`` = ``(m_1..m_n, r_1..r_n)`` (rep ``n T_0 ⊕ n T_1``), targets
 ``y: (N, 9)`` = ``vec(Y)`` row-major (rep ``T_2``).
 """
+
 from __future__ import annotations
 
 import math
@@ -50,21 +51,31 @@ def inertia_target(x: torch.Tensor, eps: float = 0.3, axis: str = "z") -> torch.
     """
     x = check_tensor(x, "x", min_ndim=1, floating=True)
     if x.shape[-1] % 4:
-        raise ValueError(f"x must have 4n columns (n masses, n positions), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have 4n columns (n masses, n positions), got shape {tuple(x.shape)}"
+        )
     eps, a = _check_eps(eps), _check_axis(axis)
     n = x.shape[-1] // 4
     m, r = x[..., :n], x[..., n:].reshape(*x.shape[:-1], n, 3)
     r2 = (r * r).sum(-1)
     eye = torch.eye(3, dtype=x.dtype, device=x.device)
-    inertia = torch.einsum("...i,...ijk->...jk", m, r2[..., None, None] * eye - r[..., :, None] * r[..., None, :])
+    inertia = torch.einsum(
+        "...i,...ijk->...jk", m, r2[..., None, None] * eye - r[..., :, None] * r[..., None, :]
+    )
     extra = torch.zeros_like(inertia)
-    extra[..., :, a] = inertia[..., :, a]                         # (I e_a) e_aᵀ
+    extra[..., :, a] = inertia[..., :, a]  # (I e_a) e_aᵀ
     return (inertia + eps * extra).flatten(-2)
 
 
-def modified_inertia(n: int, *, eps: float = 0.3, axis: str = "z", n_points: int = 5,
-                     generator: torch.Generator | None = None,
-                     dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+def modified_inertia(
+    n: int,
+    *,
+    eps: float = 0.3,
+    axis: str = "z",
+    n_points: int = 5,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Draw ``n`` samples ``(x: (n, 4·n_points), y: (n, 9))`` of the modified-inertia task.
 
     Args:
@@ -85,9 +96,15 @@ def modified_inertia(n: int, *, eps: float = 0.3, axis: str = "z", n_points: int
     return x.to(dtype), inertia_target(x, eps, axis).to(dtype)
 
 
-def equivariance_errors(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                        groups: Sequence[MatrixGroup], *, rep_in: TensorRep, rep_out: TensorRep,
-                        generator: torch.Generator | None = None) -> torch.Tensor:
+def equivariance_errors(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    groups: Sequence[MatrixGroup],
+    *,
+    rep_in: TensorRep,
+    rep_out: TensorRep,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     r"""Mean relative equivariance error of ``f`` for each group, ``(K,)``.
 
     For each group one Haar-random :math:`g_i` per input :math:`x_i` is drawn
@@ -108,6 +125,7 @@ def equivariance_errors(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tens
         group = _check_group(group, f"groups[{i}]")
         g = group.sample(x.shape[0], generator=generator, dtype=x.dtype, device=x.device)
         with torch.no_grad():
-            errs.append(_core_equivariance_error(f, x, g, rep_in.representation(), rep_out.representation()))
+            errs.append(
+                _core_equivariance_error(f, x, g, rep_in.representation(), rep_out.representation())
+            )
     return torch.stack(errs)
-

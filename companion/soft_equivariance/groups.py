@@ -18,6 +18,7 @@ a feature as ``x: (..., c0 + 3 c1 + 9 c2)``: first the ``c0`` scalars, then the
 ``k`` transforms with :math:`\rho_k(g) = g^{\otimes k}` (``(3^k, 3^k)``), the
 book's convention :math:`\mathrm{vec}(gTg^\top) = (g\otimes g)\,\mathrm{vec}(T)`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,15 +29,27 @@ from ..checks import check_int, check_square, check_tensor
 from ..groups import SCALAR, TENSOR2, VECTOR, Representation, haar_o3, haar_so2, haar_so3
 
 __all__ = [
-    "PLANES", "ORDERS", "MatrixGroup", "TensorRep", "o3", "so3", "o2_plane", "plane_groups",
-    "tensor_rep_matrix", "tensor_rep_lie",
+    "PLANES",
+    "ORDERS",
+    "MatrixGroup",
+    "TensorRep",
+    "o3",
+    "so3",
+    "o2_plane",
+    "plane_groups",
+    "tensor_rep_matrix",
+    "tensor_rep_lie",
 ]
 
 ORDERS = (0, 1, 2)
 PLANES = ("xy", "yz", "xz")
 """The three coordinate planes; ``O(2)_xy`` rotates and reflects ``x, y`` and fixes ``z``."""
 
-_PLANE_AXES = {"xy": (0, 1, 2), "yz": (1, 2, 0), "xz": (0, 2, 1)}  # (in-plane i, in-plane j, fixed axis)
+_PLANE_AXES = {
+    "xy": (0, 1, 2),
+    "yz": (1, 2, 0),
+    "xz": (0, 2, 1),
+}  # (in-plane i, in-plane j, fixed axis)
 
 
 def _check_order(k: object, name: str) -> int:
@@ -53,6 +66,7 @@ def _generator(i: int, j: int) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- tensor representations
+
 
 def tensor_rep_matrix(order: int, g: torch.Tensor) -> torch.Tensor:
     r"""The representation :math:`\rho_k(g) = g^{\otimes k}` of tensors of order ``k``.
@@ -118,7 +132,10 @@ class TensorRep:
     def split(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
         """``x: (..., dim)`` → ``{k: (..., c_k, 3^k)}`` for the orders present."""
         x = check_tensor(x, "x", min_ndim=1, last_dims=(self.dim,))
-        return {k: x[..., s].reshape(*x.shape[:-1], self.counts[k], 3**k) for k, s in self.slices().items()}
+        return {
+            k: x[..., s].reshape(*x.shape[:-1], self.counts[k], 3**k)
+            for k, s in self.slices().items()
+        }
 
     def join(self, parts: dict[int, torch.Tensor]) -> torch.Tensor:
         """Inverse of :meth:`split`: ``{k: (..., c_k, 3^k)}`` → ``(..., dim)``."""
@@ -131,8 +148,9 @@ class TensorRep:
         for k, s in self.slices().items():
             r = tensor_rep_matrix(k, g)
             eye = torch.eye(self.counts[k], dtype=g.dtype, device=g.device)
-            block = torch.einsum("ab,...ij->...aibj", eye, r).reshape(*g.shape[:-2], s.stop - s.start,
-                                                                    s.stop - s.start)
+            block = torch.einsum("ab,...ij->...aibj", eye, r).reshape(
+                *g.shape[:-2], s.stop - s.start, s.stop - s.start
+            )
             out[..., s, s] = block
         return out
 
@@ -142,6 +160,7 @@ class TensorRep:
 
 
 # --------------------------------------------------------------------------- candidate groups
+
 
 @dataclass(frozen=True, eq=False)
 class MatrixGroup:
@@ -162,8 +181,14 @@ class MatrixGroup:
     plane: str | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None,
-               dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
         r"""``n`` Haar-uniform elements ``(n, 3, 3)``.
 
         O(3) and SO(3) use :func:`companion.groups.haar_o3` / ``haar_so3``. For
@@ -179,7 +204,9 @@ class MatrixGroup:
         i, j, _ = _PLANE_AXES[self.plane]
         q = haar_so2(n, generator=generator, dtype=dtype, device=device)
         flip = torch.rand(n, generator=generator, dtype=dtype).to(device) < 0.5
-        q = torch.where(flip[:, None, None], q * torch.tensor([1.0, -1.0], dtype=dtype, device=device), q)
+        q = torch.where(
+            flip[:, None, None], q * torch.tensor([1.0, -1.0], dtype=dtype, device=device), q
+        )
         g = torch.eye(3, dtype=dtype, device=device).repeat(n, 1, 1)
         idx = torch.tensor([i, j], device=device)
         g[:, idx[:, None], idx[None, :]] = q
@@ -189,13 +216,17 @@ class MatrixGroup:
         """Whether each ``g: (..., 3, 3)`` is orthogonal and lies in the group (fixes the axis, etc.)."""
         g = check_square(g, "g", size=3)
         eye = torch.eye(3, dtype=g.dtype, device=g.device)
-        ok = ((g @ g.transpose(-1, -2) - eye).abs().flatten(-2).amax(-1) < atol)
+        ok = (g @ g.transpose(-1, -2) - eye).abs().flatten(-2).amax(-1) < atol
         if self.kind == "SO(3)":
             ok = ok & ((torch.linalg.det(g) - 1).abs() < atol)
         elif self.kind == "O(2)":
             _, _, a = _PLANE_AXES[self.plane]
             e = eye[a]
-            ok = ok & ((g[..., :, a] - e).abs().amax(-1) < atol) & ((g[..., a, :] - e).abs().amax(-1) < atol)
+            ok = (
+                ok
+                & ((g[..., :, a] - e).abs().amax(-1) < atol)
+                & ((g[..., a, :] - e).abs().amax(-1) < atol)
+            )
         return ok
 
 

@@ -20,6 +20,7 @@ Since every fixed part is O(3)-equivariant, it is equivariant for every subgroup
 :math:`G`; hence projecting every :math:`W_l, b_l` onto the :math:`G`-equivariant
 subspace (:meth:`SoftEMLP.project_`) makes :math:`f_\theta` exactly :math:`G`-equivariant.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,15 @@ class SoftLinear(nn.Module):
     (a "hard" equivariant layer, as in EMLP).
     """
 
-    def __init__(self, rep_in: TensorRep, rep_out: TensorRep, *, bias: bool = True,
-                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        rep_in: TensorRep,
+        rep_out: TensorRep,
+        *,
+        bias: bool = True,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         super().__init__()
         self.rep_in, self.rep_out = _check_rep(rep_in, "rep_in"), _check_rep(rep_out, "rep_out")
         std = 1.0 / math.sqrt(rep_in.dim)
@@ -63,13 +71,17 @@ class SoftLinear(nn.Module):
         self.bias = nn.Parameter(torch.zeros(rep_out.dim, dtype=dtype)) if bias else None
         self.group: MatrixGroup | None = None
 
-    def weight_blocks(self, weight: torch.Tensor | None = None) -> dict[tuple[int, int], torch.Tensor]:
+    def weight_blocks(
+        self, weight: torch.Tensor | None = None
+    ) -> dict[tuple[int, int], torch.Tensor]:
         """``{(a, b): (c_out_b, 3^b, c_in_a, 3^a)}`` — views of ``weight`` (default: the parameter)."""
         w = self.weight if weight is None else weight
         out = {}
         for b, sb in self.rep_out.slices().items():
             for a, sa in self.rep_in.slices().items():
-                out[(a, b)] = w[sb, sa].view(self.rep_out.counts[b], 3**b, self.rep_in.counts[a], 3**a)
+                out[(a, b)] = w[sb, sa].view(
+                    self.rep_out.counts[b], 3**b, self.rep_in.counts[a], 3**a
+                )
         return out
 
     def bias_blocks(self, bias: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
@@ -77,7 +89,10 @@ class SoftLinear(nn.Module):
         bb = self.bias if bias is None else bias
         if bb is None:
             return {}
-        return {b: bb[s].view(self.rep_out.counts[b], 3**b, 1, 1) for b, s in self.rep_out.slices().items()}
+        return {
+            b: bb[s].view(self.rep_out.counts[b], 3**b, 1, 1)
+            for b, s in self.rep_out.slices().items()
+        }
 
     @staticmethod
     def _project(block: torch.Tensor, a: int, b: int, group: MatrixGroup) -> torch.Tensor:
@@ -91,14 +106,19 @@ class SoftLinear(nn.Module):
         blocks = self.weight_blocks()
         rows = []
         for b in self.rep_out.slices():
-            row = [self._project(blocks[(a, b)], a, b, group).reshape(self.rep_out.counts[b] * 3**b,
-                                                                      self.rep_in.counts[a] * 3**a)
-                   for a in self.rep_in.slices()]
+            row = [
+                self._project(blocks[(a, b)], a, b, group).reshape(
+                    self.rep_out.counts[b] * 3**b, self.rep_in.counts[a] * 3**a
+                )
+                for a in self.rep_in.slices()
+            ]
             rows.append(torch.cat(row, dim=1))
         w = torch.cat(rows, dim=0)
         bias = None
         if self.bias is not None:
-            bias = torch.cat([self._project(bb, 0, b, group).reshape(-1) for b, bb in self.bias_blocks().items()])
+            bias = torch.cat(
+                [self._project(bb, 0, b, group).reshape(-1) for b, bb in self.bias_blocks().items()]
+            )
         return w, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -164,14 +184,16 @@ class InertiaFeatures(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = self.rep_in.split(check_tensor(x, "x", min_ndim=1, floating=True))
-        m, r = parts[0], parts[1]                                   # (..., n, 1), (..., n, 3)
+        m, r = parts[0], parts[1]  # (..., n, 1), (..., n, 3)
         r2 = (r * r).sum(-1, keepdim=True)
-        rr = (r[..., :, None] * r[..., None, :]).flatten(-2)        # (..., n, 9)
-        return self.rep_out.join({
-            0: torch.cat([m, r2, m * r2], dim=-2),
-            1: torch.cat([r, m * r], dim=-2),
-            2: torch.cat([rr, m * rr], dim=-2),
-        })
+        rr = (r[..., :, None] * r[..., None, :]).flatten(-2)  # (..., n, 9)
+        return self.rep_out.join(
+            {
+                0: torch.cat([m, r2, m * r2], dim=-2),
+                1: torch.cat([r, m * r], dim=-2),
+                2: torch.cat([rr, m * rr], dim=-2),
+            }
+        )
 
 
 class SoftEMLP(nn.Module):
@@ -188,9 +210,17 @@ class SoftEMLP(nn.Module):
     every layer — an exactly equivariant EMLP for that group.
     """
 
-    def __init__(self, n_points: int = 5, hidden: tuple[int, int, int] = (16, 8, 8), n_layers: int = 3,
-                 out: tuple[int, int, int] = (0, 0, 1), *, hard: MatrixGroup | None = None,
-                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        n_points: int = 5,
+        hidden: tuple[int, int, int] = (16, 8, 8),
+        n_layers: int = 3,
+        out: tuple[int, int, int] = (0, 0, 1),
+        *,
+        hard: MatrixGroup | None = None,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         super().__init__()
         n_layers = check_int(n_layers, "n_layers", minimum=1)
         self.features = InertiaFeatures(n_points)

@@ -19,6 +19,7 @@ and :math:`P = QQ^\top` is the orthogonal projector onto it (:math:`P^2 = P = P^
 A layer holds many channel pairs of each block type ``(a, b)``; :func:`project_blocks`
 applies the one ``3^{a+b} × 3^{a+b}`` projector to all of them with one einsum.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,7 +32,9 @@ __all__ = ["constraint_matrix", "equivariant_basis", "equivariant_projector", "p
 
 def _check_group(group: object, name: str = "group") -> MatrixGroup:
     if not isinstance(group, MatrixGroup):
-        raise TypeError(f"{name} must be a MatrixGroup (e.g. o2_plane('xy')), got {type(group).__name__}")
+        raise TypeError(
+            f"{name} must be a MatrixGroup (e.g. o2_plane('xy')), got {type(group).__name__}"
+        )
     return group
 
 
@@ -48,15 +51,23 @@ def constraint_matrix(group: MatrixGroup, order_in: int, order_out: int) -> torc
     eye_b = torch.eye(db, dtype=torch.float64)
     rows = []
     for gen in group.lie:
-        rows.append(torch.kron(tensor_rep_lie(b, gen), eye_a) - torch.kron(eye_b, tensor_rep_lie(a, gen).T.contiguous()))
+        rows.append(
+            torch.kron(tensor_rep_lie(b, gen), eye_a)
+            - torch.kron(eye_b, tensor_rep_lie(a, gen).T.contiguous())
+        )
     for h in group.discrete:
-        rows.append(torch.kron(tensor_rep_matrix(b, h), tensor_rep_matrix(a, h)) - torch.eye(da * db, dtype=torch.float64))
+        rows.append(
+            torch.kron(tensor_rep_matrix(b, h), tensor_rep_matrix(a, h))
+            - torch.eye(da * db, dtype=torch.float64)
+        )
     if not rows:
         return torch.zeros(0, da * db, dtype=torch.float64)
     return torch.cat(rows, dim=0)
 
 
-def equivariant_basis(group: MatrixGroup, order_in: int, order_out: int, *, rtol: float = 1e-10) -> torch.Tensor:
+def equivariant_basis(
+    group: MatrixGroup, order_in: int, order_out: int, *, rtol: float = 1e-10
+) -> torch.Tensor:
     r"""An orthonormal basis ``Q: (3^{a+b}, r)`` (float64) of the equivariant maps ``T_a → T_b``.
 
     ``r = dim E`` is the number of free parameters of an equivariant block, e.g. 3 for
@@ -72,9 +83,14 @@ def equivariant_basis(group: MatrixGroup, order_in: int, order_out: int, *, rtol
     return vh[rank:].T.contiguous()
 
 
-def equivariant_projector(group: MatrixGroup, order_in: int, order_out: int, *,
-                          dtype: torch.dtype = torch.float64,
-                          device: torch.device | str | None = None) -> torch.Tensor:
+def equivariant_projector(
+    group: MatrixGroup,
+    order_in: int,
+    order_out: int,
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     r"""The orthogonal projector :math:`P = QQ^\top` onto :math:`E_G(T_a \to T_b)`, ``(3^{a+b}, 3^{a+b})``.
 
     Computed once per group and block type in float64, cached on the group, then cast
@@ -105,7 +121,9 @@ def project_blocks(weight: torch.Tensor, projector: torch.Tensor) -> torch.Tenso
     projector = check_tensor(projector, "projector", ndim=2, floating=True)
     d = weight.shape[-1] * weight.shape[-2]
     if projector.shape != (d, d):
-        raise ValueError(f"projector must be ({d}, {d}) for blocks of shape {tuple(weight.shape[-2:])}, "
-                         f"got {tuple(projector.shape)}")
+        raise ValueError(
+            f"projector must be ({d}, {d}) for blocks of shape {tuple(weight.shape[-2:])}, "
+            f"got {tuple(projector.shape)}"
+        )
     flat = weight.reshape(*weight.shape[:-2], d)
     return torch.einsum("pq,...q->...p", projector.to(weight.dtype), flat).reshape(weight.shape)

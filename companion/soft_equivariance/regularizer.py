@@ -20,6 +20,7 @@ training loss is :math:`\mathrm{MSE} + \sum_k \lambda_k R_k + \tfrac{wd}{2}\lVer
 The candidate the data let the network fit best keeps its strength; the others shrink
 by the ratio of their regulariser values to the power :math:`p`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,14 +45,15 @@ def _check_groups(groups: object) -> list[MatrixGroup]:
 _COMPLEMENTS: dict = {}
 
 
-def _complements(groups: list[MatrixGroup], a: int, b: int, dtype: torch.dtype,
-                 device: torch.device) -> torch.Tensor:
+def _complements(
+    groups: list[MatrixGroup], a: int, b: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     """Stacked :math:`I - P_k` for block type ``(a, b)``, shaped ``(K, 3^b, 3^a, 3^b, 3^a)`` (cached)."""
     key = (tuple(id(g) for g in groups), a, b, dtype, str(device))
     hit = _COMPLEMENTS.get(key)
     if hit is not None and all(h is g for h, g in zip(hit[0], groups)):
         return hit[1]
-    d = 3**(a + b)
+    d = 3 ** (a + b)
     eye = torch.eye(d, dtype=torch.float64)
     comp = torch.stack([eye - equivariant_projector(g, a, b) for g in groups])
     comp = comp.reshape(len(groups), 3**b, 3**a, 3**b, 3**a).to(dtype=dtype, device=device)
@@ -61,7 +63,9 @@ def _complements(groups: list[MatrixGroup], a: int, b: int, dtype: torch.dtype,
     return comp
 
 
-def regularizers(model: nn.Module, groups: Sequence[MatrixGroup], *, bias: bool = True) -> torch.Tensor:
+def regularizers(
+    model: nn.Module, groups: Sequence[MatrixGroup], *, bias: bool = True
+) -> torch.Tensor:
     r"""The vector :math:`(R_1, \dots, R_K)` for ``K = len(groups)``; differentiable, ``(K,)``.
 
     For each block type of each :class:`~.model.SoftLinear` the stacked complements
@@ -78,8 +82,8 @@ def regularizers(model: nn.Module, groups: Sequence[MatrixGroup], *, bias: bool 
         items = list(layer.weight_blocks().items())
         if bias:
             items += [((0, b), bb) for b, bb in layer.bias_blocks().items()]
-        for (a, b), w in items:                        # w: (c_out, 3^b, c_in, 3^a), a view
-            comp = _complements(groups, a, b, w.dtype, w.device)   # (K, 3^b, 3^a, 3^b, 3^a)
+        for (a, b), w in items:  # w: (c_out, 3^b, c_in, 3^a), a view
+            comp = _complements(groups, a, b, w.dtype, w.device)  # (K, 3^b, 3^a, 3^b, 3^a)
             resid = torch.einsum("kijIJ,oIcJ->koicj", comp, w)
             total = total + 0.5 * resid.pow(2).sum(dim=(1, 2, 3, 4))
     return total
@@ -108,12 +112,18 @@ def autotune_strengths(lam: torch.Tensor, r: torch.Tensor, p: float = 2.0) -> to
     lam = check_tensor(lam, "lam", ndim=1, floating=True)
     r = check_tensor(r, "r", ndim=1, floating=True)
     if lam.shape != r.shape:
-        raise ValueError(f"lam and r must have the same shape, got {tuple(lam.shape)} and {tuple(r.shape)}")
+        raise ValueError(
+            f"lam and r must have the same shape, got {tuple(lam.shape)} and {tuple(r.shape)}"
+        )
     if not (torch.isfinite(lam).all() and (lam >= 0).all()):
         raise ValueError("lam must be finite and non-negative")
     if not (torch.isfinite(r).all() and (r >= 0).all()):
         raise ValueError("r must be finite and non-negative")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not torch.isfinite(torch.tensor(float(p))):
+    if (
+        isinstance(p, bool)
+        or not isinstance(p, (int, float))
+        or not torch.isfinite(torch.tensor(float(p)))
+    ):
         raise ValueError(f"p must be a finite number, got {p!r}")
     active = lam != 0
     if not active.any():

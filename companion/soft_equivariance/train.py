@@ -11,6 +11,7 @@ With ``autotune_at = T`` the strengths are rescaled once at step ``T`` by
 (:func:`~.regularizer.reference_regularizer`) of the records of the ``window`` steps
 before ``T``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -55,15 +56,29 @@ def mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     x = check_tensor(x, "x", ndim=2, floating=True)
     y = check_tensor(y, "y", ndim=2, floating=True)
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}")
+        raise ValueError(
+            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
+        )
     return float(nn.functional.mse_loss(model(x), y))
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-          groups: Sequence[MatrixGroup] | None = None, lam: torch.Tensor | Sequence[float] | None = None,
-          steps: int = 1000, lr: float = 5e-3, wd: float = 2e-4, autotune_at: int | None = None,
-          window: int | None = None, p: float = 2.0, batch_size: int | None = None,
-          generator: torch.Generator | None = None, desc: str | None = None) -> TrainResult:
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    groups: Sequence[MatrixGroup] | None = None,
+    lam: torch.Tensor | Sequence[float] | None = None,
+    steps: int = 1000,
+    lr: float = 5e-3,
+    wd: float = 2e-4,
+    autotune_at: int | None = None,
+    window: int | None = None,
+    p: float = 2.0,
+    batch_size: int | None = None,
+    generator: torch.Generator | None = None,
+    desc: str | None = None,
+) -> TrainResult:
     """Train ``model`` in place on ``(x: (N, D_in), y: (N, D_out))`` with soft equivariance.
 
     Args:
@@ -83,7 +98,9 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     x = check_tensor(x, "x", ndim=2, floating=True).to(param.device, param.dtype)
     y = check_tensor(y, "y", ndim=2, floating=True).to(param.device, param.dtype)
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}")
+        raise ValueError(
+            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
+        )
     steps = check_int(steps, "steps", minimum=1)
     groups = _check_groups(groups) if groups is not None else []
     k = len(groups)
@@ -92,7 +109,9 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     else:
         lam_t = torch.as_tensor(lam, dtype=param.dtype).to(param.device).clone()
         if lam_t.shape != (k,):
-            raise ValueError(f"lam must have shape ({k},) (one strength per group), got {tuple(lam_t.shape)}")
+            raise ValueError(
+                f"lam must have shape ({k},) (one strength per group), got {tuple(lam_t.shape)}"
+            )
         if not (torch.isfinite(lam_t).all() and (lam_t >= 0).all()):
             raise ValueError("lam must be finite and non-negative")
     if autotune_at is not None:
@@ -101,7 +120,11 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
             raise ValueError(f"autotune_at must be < steps ({steps}), got {autotune_at}")
         if k == 0:
             raise ValueError("autotune_at needs candidate groups")
-        window = check_int(window, "window", minimum=1) if window is not None else max(1, autotune_at // 2)
+        window = (
+            check_int(window, "window", minimum=1)
+            if window is not None
+            else max(1, autotune_at // 2)
+        )
         window = min(window, autotune_at)
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -116,7 +139,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     model.train()
     for step in progress(range(steps), desc=desc or "training", total=steps):
         if autotune_at is not None and step == autotune_at:
-            r_ref = reference_regularizer(r_hist[autotune_at - window:autotune_at])
+            r_ref = reference_regularizer(r_hist[autotune_at - window : autotune_at])
             lam_t = autotune_strengths(lam_t, r_ref.to(lam_t), p)
             tuned_at = step
         if batch_size is None or batch_size >= x.shape[0]:
