@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 from e3nn import o3
 
-from .checks import check_int, check_orthogonal, check_square, check_tensor
+from .checks import check_choice, check_int, check_orthogonal, check_square, check_tensor
 
 __all__ = [
     "GROUPS",
@@ -133,8 +133,7 @@ def sample(
 ) -> torch.Tensor:
     """Draw ``n`` Haar-uniform elements of ``group`` (one of :data:`GROUPS`)."""
     samplers = {"SO(2)": haar_so2, "SO(3)": haar_so3, "O(3)": haar_o3}
-    if group not in samplers:
-        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    check_choice(group, "group", GROUPS)
     return samplers[group](n, generator=generator, dtype=dtype, device=device)
 
 

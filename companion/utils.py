@@ -24,6 +24,8 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from .checks import check_choice
+
 T = TypeVar("T")
 
 SCALES = ("small", "full")
@@ -73,9 +75,7 @@ def seed_everything(seed: int) -> torch.Generator:
 def scale() -> str:
     """The run's scale, ``"small"`` or ``"full"``, from ``COMPANION_SCALE``."""
     value = os.environ.get("COMPANION_SCALE", "small").strip().lower() or "small"
-    if value not in SCALES:
-        raise ValueError(f"COMPANION_SCALE must be one of {SCALES}, got {value!r}")
-    return value
+    return check_choice(value, "COMPANION_SCALE", SCALES)
 
 
 def pick(small: T, full: T) -> T:

@@ -499,7 +499,7 @@ def test_bad_layer_inputs():
         L.train_classifier(
             model, torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.int64), resample="never"
         )
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="same number of samples"):
         L.train_classifier(model, torch.zeros(2, 1, 8, 8), torch.zeros(3, dtype=torch.int64))
     with pytest.raises(ValueError, match="batch size"):
         D.warp(torch.zeros(2, 1, 4, 4), torch.eye(2).expand(3, 2, 2))

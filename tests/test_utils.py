@@ -75,3 +75,56 @@ def test_checks_messages_name_the_argument():
     with pytest.raises(ValueError, match="3x3"):
         checks.check_square(torch.eye(2), "g", size=3)
     assert checks.check_orthogonal(torch.eye(3, dtype=torch.float64), "g").shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "error", "match"),
+    [
+        (True, {}, TypeError, "lr must be a real number, got bool"),
+        ("0.1", {}, TypeError, "lr must be a real number, got str"),
+        (1j, {}, TypeError, "lr must be a real number"),
+        (float("nan"), {"finite": False}, ValueError, "lr must be a finite number"),
+        (float("inf"), {}, ValueError, "lr must be a finite number"),
+        (0.0, {"minimum": 0, "open_min": True}, ValueError, "lr must be > 0"),
+        (-1, {"minimum": 0}, ValueError, "lr must be >= 0"),
+        (1.0, {"maximum": 1, "open_max": True}, ValueError, "lr must be < 1"),
+        (2, {"maximum": 1}, ValueError, "lr must be <= 1"),
+    ],
+)
+def test_check_number_rejects(value, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        checks.check_number(value, "lr", **kwargs)
+
+
+def test_check_number_accepts_and_narrows_to_float():
+    assert checks.check_number(3, "x") == 3.0 and isinstance(checks.check_number(3, "x"), float)
+    assert checks.check_number(np.float32(0.5), "x", minimum=0, maximum=1) == 0.5
+    assert checks.check_number(np.int64(2), "x") == 2.0
+    assert checks.check_number(torch.tensor(1.5), "x") == 1.5
+    assert checks.check_number(float("inf"), "x", finite=False) == float("inf")
+    assert checks.check_number(0.0, "x", minimum=0) == 0.0  # closed bound
+
+
+def test_check_choice_bool_and_same_len():
+    assert checks.check_choice("b", "mode", ("a", "b")) == "b"
+    assert checks.check_choice(2, "k", (0, 1, 2)) == 2
+    with pytest.raises(ValueError, match=r"mode must be one of \('a', 'b'\), got 'c'"):
+        checks.check_choice("c", "mode", ("a", "b"))
+    with pytest.raises(TypeError, match="mode must be a str"):
+        checks.check_choice(1, "mode", ("a", "b"))
+    with pytest.raises(TypeError, match="k must be an int"):
+        checks.check_choice(True, "k", (0, 1, 2))  # a bool is not an order
+    with pytest.raises(TypeError, match="k must be an int"):
+        checks.check_choice(1.0, "k", (0, 1, 2))
+    assert checks.check_bool(False, "flag") is False
+    with pytest.raises(TypeError, match="flag must be a bool"):
+        checks.check_bool(1, "flag")
+    assert checks.check_same_len(torch.zeros(3, 2), [0, 1, 2], "x and y") == 3
+    with pytest.raises(
+        ValueError, match="x and y must hold the same number of samples, got 3 and 2"
+    ):
+        checks.check_same_len(torch.zeros(3), torch.zeros(2), "x and y")
+    with pytest.raises(TypeError, match="x and y must be tensors or sequences"):
+        checks.check_same_len(torch.zeros(3), 3, "x and y")
+    with pytest.raises(ValueError, match="first axis"):
+        checks.check_same_len(torch.tensor(1.0), torch.zeros(2), "x and y")

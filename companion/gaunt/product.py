@@ -42,7 +42,7 @@ from functools import lru_cache
 import torch
 from e3nn import o3
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_tensor
 from .coefficients import allowed_paths, gaunt_tensor, gaunt_to_wigner_constant
 from .sh_fourier import (
     cached_on,
@@ -375,8 +375,7 @@ _MAX_PLANS = 1024
 def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
     """Validate the arguments of :func:`gaunt_product` and choose what to run (cached per signature)."""
     L1, L2, L_out, batch = _check_pair(x1, x2, L_out)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice(method, "method", METHODS)
     if method == "auto":
         method = "dense" if L1 + L2 <= DENSE_MAX_DEGREE else "fft"
     out_dtype = x1.dtype

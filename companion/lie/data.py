@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_tensor
 
 __all__ = [
     "warp",
@@ -192,8 +192,7 @@ def load_mnist_idx(
     Returns ``(images: (N, 1, 28, 28) float32 in [0, 1], labels: (N,) int64)``. Magic numbers
     2051 (images) and 2049 (labels), big-endian.
     """
-    if split not in MNIST_FILES:
-        raise ValueError(f"split must be one of {tuple(MNIST_FILES)}, got {split!r}")
+    check_choice(split, "split", tuple(MNIST_FILES))
     path = _data_root(root, "MNIST")
     img_name, lab_name = MNIST_FILES[split]
     images = _parse_idx(_read_maybe_gz(path / img_name), 2051, img_name)
@@ -214,8 +213,7 @@ def load_affnist(
     """
     import scipy.io
 
-    if split not in AFFNIST_FILES:
-        raise ValueError(f"split must be one of {tuple(AFFNIST_FILES)}, got {split!r}")
+    check_choice(split, "split", tuple(AFFNIST_FILES))
     path = _data_root(root, "affNIST") / AFFNIST_FILES[split]
     if not path.is_file():
         raise FileNotFoundError(f"missing affNIST file {path}")

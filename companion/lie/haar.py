@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..checks import check_int, check_square
+from ..checks import check_choice, check_int, check_number, check_square
 from .groups import algebra_dim, eigh_sym, check_gl_plus, check_group, from_coords, rotation
 
 __all__ = [
@@ -111,10 +111,8 @@ def sample_angles(
     (the released code uses ``linspace``, which repeats :math:`\pm\pi` when ``b = 1``).
     """
     n = check_int(n, "n", minimum=1)
-    if kind not in ROTATION_SAMPLERS:
-        raise ValueError(f"kind must be one of {ROTATION_SAMPLERS}, got {kind!r}")
-    if not isinstance(bound, (int, float)) or not 0 < bound <= 1:
-        raise ValueError(f"bound must be a number in (0, 1], got {bound!r}")
+    check_choice(kind, "kind", ROTATION_SAMPLERS)
+    check_number(bound, "bound", minimum=0, maximum=1, open_min=True)
     if kind == "uniform":
         u = torch.rand(n, generator=generator, dtype=torch.float64)
     else:
@@ -275,8 +273,7 @@ def haar_integral(
         raise TypeError(f"phi must be callable, got {type(phi).__name__}")
     n = check_int(n_samples, "n_samples", minimum=2)
     kinds = ("entries", "polar", "log", "lognormal")
-    if coords not in kinds:
-        raise ValueError(f"coords must be one of {kinds}, got {coords!r}")
+    check_choice(coords, "coords", kinds)
     if coords == "entries":
         eye = torch.eye(2, dtype=torch.float64)
         g = eye + entry_std * torch.randn(n, 2, 2, generator=generator, dtype=torch.float64)
