@@ -128,3 +128,45 @@ def test_check_choice_bool_and_same_len():
         checks.check_same_len(torch.zeros(3), 3, "x and y")
     with pytest.raises(ValueError, match="first axis"):
         checks.check_same_len(torch.tensor(1.0), torch.zeros(2), "x and y")
+
+
+def test_default_dtype_restores_even_after_an_error():
+    before = torch.get_default_dtype()
+    with utils.default_dtype(torch.float64):
+        assert torch.zeros(1).dtype == torch.float64
+    assert torch.get_default_dtype() == before
+    with pytest.raises(RuntimeError, match="boom"), utils.default_dtype(torch.float64):
+        raise RuntimeError("boom")
+    assert torch.get_default_dtype() == before
+    with pytest.raises(TypeError, match="dtype"), utils.default_dtype(torch.int64):
+        pass
+
+
+def test_median_time_calls_fn_the_requested_number_of_times():
+    calls = []
+    t = utils.median_time(lambda: calls.append(1), warmup=2, min_repeats=4, max_repeats=4)
+    assert len(calls) == 6 and t >= 0.0
+    with pytest.raises(ValueError, match="max_repeats"):
+        utils.median_time(lambda: None, min_repeats=5, max_repeats=2)
+    utils.synchronize("cpu")  # a no-op off CUDA
+
+
+def test_mnist_sample_is_fresh_and_in_range():
+    x, y = utils.mnist_sample()
+    assert x.shape == (5000, 28, 28) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert torch.equal(torch.bincount(y), torch.full((10,), 500))
+    x[0] = -1.0  # the cached copy must not see this
+    assert float(utils.mnist_sample(dtype=torch.float64)[0].min()) >= 0.0
+    with pytest.raises(TypeError, match="dtype"):
+        utils.mnist_sample(dtype=torch.int32)
+
+
+def test_import_companion_does_not_import_e3nn():
+    """e3nn pulls in torch._dynamo (seconds); the core imports it only when needed."""
+    import subprocess
+    import sys
+
+    code = "import sys, companion; print('e3nn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

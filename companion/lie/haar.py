@@ -33,7 +33,8 @@ from dataclasses import dataclass, replace
 import torch
 
 from ..checks import check_choice, check_int, check_number, check_square
-from .groups import algebra_dim, eigh_sym, check_gl_plus, check_group, from_coords, rotation
+from ..groups import rotation_2d
+from .groups import algebra_dim, check_gl_plus, check_group, eigh_sym, from_coords
 
 __all__ = [
     "GroupSample",
@@ -151,8 +152,8 @@ def sample_group(
     lam, vec = eigh_sym(x)
     exp_x = (vec * lam.exp().unsqueeze(-2)) @ vec.transpose(-1, -2)
     exp_mx = (vec * (-lam).exp().unsqueeze(-2)) @ vec.transpose(-1, -2)
-    g = exp_x @ rotation(theta)
-    g_inv = rotation(-theta) @ exp_mx
+    g = exp_x @ rotation_2d(theta)
+    g_inv = rotation_2d(-theta) @ exp_mx
     coords = torch.cat([v, math.sqrt(2.0) * theta[:, None]], -1)
     if spd_var > 0:
         log_q = -0.5 * (v**2).sum(-1) / spd_var - 0.5 * (d - 1) * math.log(2 * math.pi * spd_var)
@@ -291,7 +292,7 @@ def haar_integral(
         s, log_q = _wishart2(n, wishart_df, wishart_scale, generator)
         theta = 2 * math.pi * torch.rand(n, generator=generator, dtype=torch.float64)
         lam, vec = eigh_sym(s)
-        g = ((vec * lam.sqrt().unsqueeze(-2)) @ vec.transpose(-1, -2)) @ rotation(theta)
+        g = ((vec * lam.sqrt().unsqueeze(-2)) @ vec.transpose(-1, -2)) @ rotation_2d(theta)
         w = haar_density_polar(s) * 2 * math.pi * torch.exp(-log_q)
         f = w * phi(g).to(torch.float64)
     else:
