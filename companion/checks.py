@@ -14,6 +14,17 @@ from typing import TypeVar
 
 import torch
 
+__all__ = [
+    "check_tensor",
+    "check_int",
+    "check_number",
+    "check_bool",
+    "check_choice",
+    "check_same_len",
+    "check_square",
+    "check_orthogonal",
+]
+
 T = TypeVar("T")
 
 

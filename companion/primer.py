@@ -29,7 +29,8 @@ from torch import nn
 
 from .checks import check_int, check_same_len, check_tensor
 from .groups import VECTOR, haar_o3
-from .utils import progress
+from . import utils
+from .utils import progress, seeded_init
 
 __all__ = [
     "weighted_centroid",
@@ -82,17 +83,25 @@ def make_pointclouds(
 class PointMLP(nn.Module):
     """A plain MLP on the flattened cloud: ``(B, n, 3) -> (B, 3)``. No symmetry built in."""
 
-    def __init__(self, n_points: int, hidden: int = 128, depth: int = 2):
+    def __init__(
+        self,
+        n_points: int,
+        hidden: int = 128,
+        depth: int = 2,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         n_points = check_int(n_points, "n_points", minimum=1)
         hidden = check_int(hidden, "hidden", minimum=1)
         depth = check_int(depth, "depth", minimum=1)
         layers: list[nn.Module] = []
         width = 3 * n_points
-        for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        layers.append(nn.Linear(width, 3))
+        with seeded_init(generator):  # None: the global stream
+            for _ in range(depth):
+                layers += [nn.Linear(width, hidden), nn.SiLU()]
+                width = hidden
+            layers.append(nn.Linear(width, 3))
         self.net = nn.Sequential(*layers)
         self.n_points = n_points
 
@@ -145,11 +154,10 @@ def mse(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch
 
 
 @dataclass
-class TrainResult:
-    """Loss history of :func:`train_regressor` (one entry per step)."""
+class TrainResult(utils.TrainResult):
+    """:func:`train_regressor`'s record: ``losses`` and the equivariance ``penalties``, ``(steps,)``."""
 
-    losses: list[float] = field(default_factory=list)
-    penalties: list[float] = field(default_factory=list)
+    penalties: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
 
 
 def train_regressor(
@@ -180,13 +188,16 @@ def train_regressor(
     x = check_tensor(x, "x", ndim=3, last_dims=(3,), floating=True)
     y = check_tensor(y, "y", ndim=2, last_dims=(3,), floating=True)
     check_same_len(x, y, "x and y")
+    p = next(model.parameters(), None)
+    if p is not None:  # train where the model lives
+        x, y = x.to(p.device, p.dtype), y.to(p.device, p.dtype)
     steps = check_int(steps, "steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if equiv_weight < 0:
         raise ValueError(f"equiv_weight must be >= 0, got {equiv_weight}")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    result = TrainResult()
+    losses, penalties = [], []
     n = x.shape[0]
     for _ in progress(range(steps), desc=desc or type(model).__name__):
         idx = torch.randint(0, n, (min(batch_size, n),), generator=generator).to(x.device)
@@ -204,6 +215,9 @@ def train_regressor(
         (loss + equiv_weight * penalty).backward()
         opt.step()
         sched.step()
-        result.losses.append(float(loss.detach()))
-        result.penalties.append(float(penalty.detach()))
-    return result
+        losses.append(loss.detach())
+        penalties.append(penalty.detach())
+    loss_t, pen_t = torch.stack(losses).cpu(), torch.stack(penalties).cpu()
+    return TrainResult(
+        loss_t, {"loss": float(loss_t[-1]), "penalty": float(pen_t[-1])}, penalties=pen_t
+    )

@@ -21,8 +21,10 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -30,7 +32,27 @@ import torch
 
 from .checks import check_choice
 
+__all__ = [
+    "SCALES",
+    "best_device",
+    "seed_everything",
+    "check_generator",
+    "draw_seed",
+    "seeded_init",
+    "BoundedCache",
+    "scale",
+    "pick",
+    "in_book_build",
+    "progress",
+    "default_dtype",
+    "synchronize",
+    "median_time",
+    "mnist_sample",
+    "TrainResult",
+]
+
 T = TypeVar("T")
+V = TypeVar("V")
 
 SCALES = ("small", "full")
 
@@ -74,6 +96,72 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
     return torch.Generator().manual_seed(seed)
+
+
+def check_generator(generator: object, name: str = "generator") -> torch.Generator | None:
+    """Check that ``generator`` is a ``torch.Generator`` or ``None`` (the global stream)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"{name} must be a torch.Generator or None (global state), got {type(generator).__name__}"
+        )
+    return generator
+
+
+def draw_seed(generator: torch.Generator | None = None) -> int:
+    """An integer seed in ``[0, 2**62)`` drawn from ``generator`` (``None``: the global stream).
+
+    For the few places that need a seed rather than a stream: a NumPy generator for
+    procedural data, or the global stream while ``nn.Module`` constructors initialise.
+    """
+    generator = check_generator(generator)
+    return int(torch.randint(0, 2**62, (), generator=generator))
+
+
+@contextmanager
+def seeded_init(generator: torch.Generator | None = None) -> Iterator[None]:
+    """Let ``nn.Module`` constructors inside the block draw their initial weights from ``generator``.
+
+    PyTorch's layers initialise from the global stream. With ``generator=None`` that stream
+    is used as is; otherwise the block runs on a fork of the global stream seeded by
+    :func:`draw_seed` ``(generator)``, and the global stream is restored afterwards.
+    """
+    generator = check_generator(generator)
+    if generator is None:
+        yield
+        return
+    seed = draw_seed(generator)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+class BoundedCache(OrderedDict[Hashable, V]):
+    """A dict that keeps at most ``maxsize`` entries, dropping the least recently used.
+
+    For per-device copies of constants: a long session on several devices, dtypes and sizes
+    must not grow memory without bound (``functools.lru_cache`` for functions of tensors'
+    devices is awkward, as devices are not part of the arguments).
+    """
+
+    def __init__(self, maxsize: int = 64) -> None:
+        from .checks import check_int
+
+        super().__init__()
+        self.maxsize = check_int(maxsize, "maxsize", minimum=1)
+
+    def __getitem__(self, key: Hashable) -> V:
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def get(self, key: Hashable, default: V | None = None) -> V | None:  # type: ignore[override]
+        return self[key] if key in self else default
+
+    def __setitem__(self, key: Hashable, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.maxsize:
+            self.popitem(last=False)
 
 
 def scale() -> str:
@@ -199,3 +287,17 @@ def mnist_sample(
         raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
     x, y = _mnist_arrays()
     return torch.tensor(x, dtype=dtype, device=device), torch.tensor(y, device=device)
+
+
+@dataclass
+class TrainResult:
+    """What every training entry point of ``companion`` returns (chapters may add fields).
+
+    Attributes:
+        losses: the training loss history, ``(steps,)`` (per epoch where the function
+            counts epochs), on the CPU.
+        metrics: final values by name (at least ``"loss"``, the last entry of ``losses``).
+    """
+
+    losses: torch.Tensor
+    metrics: dict[str, float] = field(default_factory=dict)

@@ -351,13 +351,13 @@ def test_runs_on_cuda():
 
 # ---------------------------------------------------------------- data and training
 def test_digits_split_is_stratified_and_scaled():
-    d = load_digits_split(seed=3)
+    d = load_digits_split(generator=torch.Generator().manual_seed(3))
     assert d.x_train.shape[1] == 64 and d.n_classes == 10
     assert d.x_train.shape[0] + d.x_test.shape[0] == 1797
     assert 0 <= float(d.x_train.min()) and float(d.x_train.max()) <= 1
     counts = torch.bincount(d.y_test, minlength=10)
     assert int(counts.min()) >= 40
-    d2 = load_digits_split(seed=3, n_train=100)
+    d2 = load_digits_split(generator=torch.Generator().manual_seed(3), n_train=100)
     assert d2.x_train.shape[0] == 100 and torch.equal(d2.x_test, d.x_test)
 
 
@@ -505,8 +505,8 @@ def test_bad_constructor_and_helper_arguments():
         one_hot(torch.tensor([0.0]), 3)
     with pytest.raises(ValueError, match="test_fraction"):
         load_digits_split(test_fraction=1.5)
-    with pytest.raises(TypeError, match="seed"):
-        load_digits_split(seed="0")
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        load_digits_split(generator=0)
     d = load_digits_split(n_train=50)
     small = EPNetwork((64, 8, 10), 10)
     with pytest.raises(ValueError, match="method"):

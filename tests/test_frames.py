@@ -464,7 +464,7 @@ def test_dataset_is_seeded_and_shaped():
     # the target is the simulator's output
     x_t, _ = simulate(a.x.double(), a.v.double(), a.charges.double(), 20)
     assert torch.allclose(x_t.float(), a.x_target, atol=1e-4)
-    splits = charged_particles_splits(5, 3, 2, seed=0, **kw)
+    splits = charged_particles_splits(5, 3, 2, generator=torch.Generator().manual_seed(0), **kw)
     assert [len(splits[k]) for k in ("train", "val", "test")] == [5, 3, 2]
     assert len(splits["train"].subset(2)) == 2 and isinstance(splits["test"], NBodyData)
 
@@ -598,3 +598,19 @@ def test_bad_simulator_and_model_inputs_raise():
         MLPBackbone(5, 8, 1)(torch.randn(2, 4, 3), torch.randn(2, 4, 3), torch.ones(2, 4, 1))
     with pytest.raises(ValueError, match="must share"):
         GNNBackbone(8, 1)(torch.randn(2, 5, 3), torch.randn(2, 4, 3), torch.ones(2, 5, 1))
+
+
+def test_validate_false_skips_only_the_value_checks():
+    x = _cloud(0)
+    bad = x.clone()
+    bad[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        pca_frame(bad, "E(3)")
+    frame = pca_frame(x, "E(3)", validate=False)  # same frame on good data
+    assert torch.equal(frame.basis, pca_frame(x, "E(3)").basis)
+    with pytest.raises(ValueError, match="3D points"):  # shapes are always checked
+        pca_frame(x[..., :2], "E(3)", validate=False)
+    fa = FrameAveraging(lambda p: p.sum(1), group="O(3)", output="vector", validate=False)
+    assert fa(x).shape == (x.shape[0], 3)
+    with pytest.raises(TypeError, match="validate must be a bool"):
+        FrameAveraging(lambda p: p, validate=1)

@@ -295,3 +295,22 @@ def test_bad_inputs():
         GauntLayer(1, 1, 1, 3)
     with pytest.raises(ValueError, match="x"):
         GauntLayer(1, 1, 1, 2)(torch.zeros(2, 1, 9))
+
+
+def test_cached_constants_are_returned_as_fresh_copies():
+    """An in-place edit of a returned constant must not corrupt later calls (lru_cache)."""
+    from companion.gaunt import fourier_to_sh_matrix, gaunt_tensor, sh_to_fourier_matrix
+
+    for fn, args in (
+        (gaunt_tensor, (1, 1, 2)),
+        (sh_to_fourier_matrix, (2,)),
+        (fourier_to_sh_matrix, (2, 3)),
+    ):
+        a = fn(*args)
+        assert a is not fn(*args)
+        reference = a.clone()
+        a.zero_()
+        assert torch.equal(fn(*args), reference), fn.__name__
+    x1, x2 = _rand(2, 9, seed=21), _rand(2, 9, seed=22)
+    gaunt_tensor(2, 2, 4).zero_()
+    assert (gaunt_product(x1, x2, 4, method="dense") - gaunt_product(x1, x2, 4)).abs().max() < 1e-10

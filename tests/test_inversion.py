@@ -33,7 +33,7 @@ from companion.inversion import (
     region_ssim,
     render_faces,
     train_detector,
-    warp,
+    flow_warp,
 )
 from companion.inversion.generator import WEIGHTS_DIR
 
@@ -45,16 +45,16 @@ def gen():
 
 @pytest.fixture(scope="module")
 def ood_batch():
-    return render_faces(6, seed=11, ood="random")
+    return render_faces(6, generator=torch.Generator().manual_seed(11), ood="random")
 
 
 # ---------------------------------------------------------------- renderer
 
 
 def test_renderer_is_deterministic_by_seed():
-    a = render_faces(5, seed=3, ood="random")
-    b = render_faces(5, seed=3, ood="random")
-    c = render_faces(5, seed=4, ood="random")
+    a = render_faces(5, generator=torch.Generator().manual_seed(3), ood="random")
+    b = render_faces(5, generator=torch.Generator().manual_seed(3), ood="random")
+    c = render_faces(5, generator=torch.Generator().manual_seed(4), ood="random")
     assert torch.equal(a.images, b.images) and torch.equal(a.masks, b.masks)
     assert a.kinds == b.kinds
     assert not torch.equal(a.images, c.images)
@@ -62,7 +62,7 @@ def test_renderer_is_deterministic_by_seed():
 
 @pytest.mark.parametrize("kind", OOD_KINDS)
 def test_mask_is_exactly_where_the_addition_was_drawn(kind):
-    fb = render_faces(8, seed=7, ood=[kind])
+    fb = render_faces(8, generator=torch.Generator().manual_seed(7), ood=[kind])
     m = fb.masks.bool().expand_as(fb.images)
     # outside the mask the input is the clean face, bit for bit
     assert torch.equal(fb.images[~m], fb.clean[~m])
@@ -75,23 +75,28 @@ def test_mask_is_exactly_where_the_addition_was_drawn(kind):
 
 
 def test_in_domain_faces_have_empty_masks_and_valid_range():
-    fb = render_faces(4, seed=0)
+    fb = render_faces(4, generator=torch.Generator().manual_seed(0))
     assert fb.masks.sum() == 0 and torch.equal(fb.images, fb.clean)
     assert fb.images.shape == (4, 3, 32, 32) and fb.images.dtype == torch.float32
     assert 0 <= fb.images.min() and fb.images.max() <= 1
-    assert render_faces(2, seed=0, size=64).images.shape == (2, 3, 64, 64)
+    assert render_faces(2, generator=torch.Generator().manual_seed(0), size=64).images.shape == (
+        2,
+        3,
+        64,
+        64,
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs, err",
     [
-        (dict(n=0, seed=0), ValueError),
-        (dict(n=2.0, seed=0), TypeError),
-        (dict(n=2, seed=-1), ValueError),
-        (dict(n=2, seed=0, size=48), ValueError),
-        (dict(n=2, seed=0, ood="sunhat"), ValueError),
-        (dict(n=2, seed=0, ood=["cape"]), ValueError),
-        (dict(n=2, seed=0, ood="random", ood_prob=1.5), ValueError),
+        (dict(n=0), ValueError),
+        (dict(n=2.0), TypeError),
+        (dict(n=2, generator=0), TypeError),
+        (dict(n=2, size=48), ValueError),
+        (dict(n=2, ood="sunhat"), ValueError),
+        (dict(n=2, ood=["cape"]), ValueError),
+        (dict(n=2, ood="random", ood_prob=1.5), ValueError),
     ],
 )
 def test_renderer_bad_arguments(kwargs, err):
@@ -114,7 +119,7 @@ def test_generator_produces_in_domain_looking_images(gen):
     with torch.no_grad():
         x = gen(z)
     assert x.shape == (64, 3, 32, 32) and 0 <= x.min() and x.max() <= 1
-    real = render_faces(64, seed=1).clean
+    real = render_faces(64, generator=torch.Generator().manual_seed(1)).clean
     # per-pixel mean image of samples is close to that of real faces (coarse moment match)
     assert (x.mean(0) - real.mean(0)).abs().mean() < 0.08
     # and samples differ from each other (no collapse to one image)
@@ -151,7 +156,7 @@ def test_missing_or_corrupted_weight_file(tmp_path):
 
 
 def test_inversion_lowers_reconstruction_error(gen):
-    x = render_faces(8, seed=21).clean
+    x = render_faces(8, generator=torch.Generator().manual_seed(21)).clean
     res = invert(gen, x, steps=30, lr=0.05)
     assert res.losses.shape == (31, 8)
     assert (res.losses[-1] < res.losses[0]).all()
@@ -170,14 +175,14 @@ def test_inversion_recovers_a_generated_image(gen):
 
 
 def test_invert_bad_inputs(gen):
-    x = render_faces(2, seed=0).clean
+    x = render_faces(2, generator=torch.Generator().manual_seed(0)).clean
     with pytest.raises(ValueError, match="channels"):
         invert(gen, x[:, :1])
     with pytest.raises(ValueError, match="\\[0, 1\\]"):
         invert(gen, x * 2)
     with pytest.raises(ValueError, match="generator's output"):
         invert(gen, torch.rand(2, 3, 16, 16))
-    with pytest.raises(TypeError, match="generator"):
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         invert(lambda z: z, x)
     with pytest.raises(ValueError, match="z_init"):
         invert(gen, x, z_init=torch.zeros(3, gen.latent_dim))
@@ -202,7 +207,7 @@ def test_attribute_direction_recovers_a_planted_slope():
 @given(seed=st.integers(0, 2**16), c=st.integers(1, 4))
 def test_warp_with_zero_flow_is_identity(seed, c):
     x = torch.rand(2, c, 9, 7, generator=torch.Generator().manual_seed(seed))
-    assert torch.allclose(warp(x, torch.zeros(2, 2, 9, 7)), x, atol=1e-6)
+    assert torch.allclose(flow_warp(x, torch.zeros(2, 2, 9, 7)), x, atol=1e-6)
 
 
 @settings(max_examples=20, deadline=None)
@@ -211,7 +216,7 @@ def test_warp_by_integer_flow_is_a_shift(dx, dy):
     x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(dx * 7 + dy))
     flow = torch.zeros(1, 2, 16, 16)
     flow[:, 0], flow[:, 1] = dx, dy
-    out = warp(x, flow)
+    out = flow_warp(x, flow)
     ref = torch.roll(x, shifts=(-dy, -dx), dims=(2, 3))
     inner = (slice(3, 13), slice(3, 13))  # away from the border padding
     assert torch.allclose(out[..., inner[0], inner[1]], ref[..., inner[0], inner[1]], atol=1e-6)
@@ -223,7 +228,7 @@ def test_flow_smoothness_closed_form():
     # dx: 4 rows x 1 jump over 2*4*3 entries; dy: none
     assert torch.allclose(flow_smoothness(f), torch.tensor([4 / 24]))
     with pytest.raises(ValueError):
-        warp(torch.rand(1, 3, 4, 4), torch.zeros(1, 2, 4, 5))
+        flow_warp(torch.rand(1, 3, 4, 4), torch.zeros(1, 2, 4, 5))
 
 
 def test_aligning_an_image_with_itself_gives_zero_flow(ood_batch):
@@ -264,10 +269,10 @@ def test_blend_zero_mask_gives_inversion_and_one_mask_gives_input(ood_batch):
 def test_detector_training_lowers_its_loss(ood_batch):
     torch.manual_seed(0)
     net = InvertibilityDetector(width=8)
-    log = train_detector(net, ood_batch.images, ood_batch.clean, steps=40, batch=6, lr=5e-3)
-    first = np.mean([p["loss"] for p in log[:5]])
-    last = np.mean([p["loss"] for p in log[-5:]])
-    assert last < first
+    res = train_detector(net, ood_batch.images, ood_batch.clean, steps=40, batch_size=6, lr=5e-3)
+    assert res.losses.shape == (40,) and set(res.parts) == {"loss", "rec", "area", "binary", "tv"}
+    assert torch.equal(res.parts["loss"], res.losses) and res.metrics["loss"] == res.losses[-1]
+    assert res.losses[-5:].mean() < res.losses[:5].mean()
 
 
 def test_detector_loss_area_term_and_ablation_switch(ood_batch):
@@ -290,6 +295,17 @@ def test_detector_bad_inputs(ood_batch):
         net(ood_batch.images.numpy(), ood_batch.images)
     with pytest.raises(ValueError, match="max_flow"):
         InvertibilityDetector(max_flow=0)
+    with pytest.raises(ValueError, match=r"values must lie in \[0, 1\]"):
+        net(ood_batch.images + 2, ood_batch.images)
+    net(ood_batch.images + 2, ood_batch.images, validate=False)  # checked once elsewhere
+
+
+def test_detector_init_follows_its_generator():
+    a = InvertibilityDetector(width=4, generator=torch.Generator().manual_seed(3))
+    b = InvertibilityDetector(width=4, generator=torch.Generator().manual_seed(3))
+    c = InvertibilityDetector(width=4, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a.body[0].weight, b.body[0].weight)
+    assert not torch.equal(a.body[0].weight, c.body[0].weight)
 
 
 # ---------------------------------------------------------------- baseline

@@ -170,3 +170,30 @@ def test_import_companion_does_not_import_e3nn():
     code = "import sys, companion; print('e3nn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_draw_seed_and_seeded_init_follow_the_generator():
+    a = utils.draw_seed(torch.Generator().manual_seed(5))
+    assert a == utils.draw_seed(torch.Generator().manual_seed(5)) and 0 <= a < 2**62
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        utils.draw_seed(5)
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    with utils.seeded_init(torch.Generator().manual_seed(1)):
+        w1 = torch.nn.Linear(3, 2).weight.detach().clone()
+    assert torch.equal(torch.random.get_rng_state(), before)  # global stream untouched
+    with utils.seeded_init(torch.Generator().manual_seed(1)):
+        assert torch.equal(torch.nn.Linear(3, 2).weight, w1)
+    with utils.seeded_init(None):  # None: the global stream, which advances
+        torch.nn.Linear(3, 2)
+    assert not torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_bounded_cache_drops_the_least_recently_used():
+    cache = utils.BoundedCache(maxsize=2)
+    cache["a"], cache["b"] = 1, 2
+    assert cache["a"] == 1  # "a" is now the most recent
+    cache["c"] = 3
+    assert list(cache) == ["a", "c"] and cache.get("b") is None and cache.get("c") == 3
+    with pytest.raises(ValueError, match="maxsize"):
+        utils.BoundedCache(maxsize=0)

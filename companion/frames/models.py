@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..checks import check_int, check_tensor
+from ..utils import seeded_init
 from .averaging import FrameAveraging
 
 __all__ = ["MLPBackbone", "GNNBackbone", "fa_model"]
@@ -59,12 +60,20 @@ class MLPBackbone(nn.Module):
         depth: number of hidden layers.
     """
 
-    def __init__(self, n_particles: int = 5, hidden: int = 128, depth: int = 3) -> None:
+    def __init__(
+        self,
+        n_particles: int = 5,
+        hidden: int = 128,
+        depth: int = 3,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.n = check_int(n_particles, "n_particles", minimum=1)
         hidden = check_int(hidden, "hidden", minimum=1)
         depth = check_int(depth, "depth", minimum=1)
-        self.net = _mlp([7 * self.n] + [hidden] * depth + [3 * self.n])
+        with seeded_init(generator):  # None: the global stream
+            self.net = _mlp([7 * self.n] + [hidden] * depth + [3 * self.n])
 
     def forward(self, x: torch.Tensor, v: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         """``x, v: (B, n, 3)``, ``q: (B, n, 1)`` → ``(B, n, 3)``."""
@@ -81,14 +90,17 @@ class GNNBackbone(nn.Module):
         layers: number of message-passing layers.
     """
 
-    def __init__(self, hidden: int = 64, layers: int = 4) -> None:
+    def __init__(
+        self, hidden: int = 64, layers: int = 4, *, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         hidden = check_int(hidden, "hidden", minimum=1)
         layers = check_int(layers, "layers", minimum=1)
-        self.embed = nn.Linear(7, hidden)
-        self.edge = nn.ModuleList(_mlp([2 * hidden + 2, hidden, hidden]) for _ in range(layers))
-        self.node = nn.ModuleList(_mlp([2 * hidden, hidden, hidden]) for _ in range(layers))
-        self.out = _mlp([hidden, hidden, 3])
+        with seeded_init(generator):  # None: the global stream
+            self.embed = nn.Linear(7, hidden)
+            self.edge = nn.ModuleList(_mlp([2 * hidden + 2, hidden, hidden]) for _ in range(layers))
+            self.node = nn.ModuleList(_mlp([2 * hidden, hidden, hidden]) for _ in range(layers))
+            self.out = _mlp([hidden, hidden, 3])
 
     def forward(self, x: torch.Tensor, v: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         """``x, v: (B, n, 3)``, ``q: (B, n, 1)`` → ``(B, n, 3)``."""

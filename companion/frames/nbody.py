@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import torch
 
 from ..checks import check_int, check_number, check_tensor
+from ..utils import draw_seed
 
 __all__ = [
     "NBodyData",
@@ -209,18 +210,20 @@ def charged_particles_splits(
     n_val: int = 2000,
     n_test: int = 2000,
     *,
-    seed: int = 0,
+    generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
     **kwargs,
 ) -> dict[str, NBodyData]:
-    """Train / validation / test splits (the papers' sizes by default), from one seed.
+    """Train / validation / test splits (the papers' sizes by default), from one generator.
 
-    Each split is drawn from its own generator (seeded ``seed``, ``seed + 1``, ``seed + 2``),
-    so the test set does not change when the training set size does. ``kwargs`` go to
-    :func:`charged_particles` (``n_particles``, ``n_burn``, ``n_steps``, ...).
+    Three seeds are drawn from ``generator`` (``None``: the global stream) first, one
+    per split, and each split is simulated from its own stream, so the test set does not
+    change when the training set size does. ``kwargs`` go to :func:`charged_particles`
+    (``n_particles``, ``n_burn``, ``n_steps``, ...).
     """
+    seeds = [draw_seed(generator) for _ in range(3)]
     out = {}
-    for i, (name, n) in enumerate((("train", n_train), ("val", n_val), ("test", n_test))):
-        gen = torch.Generator().manual_seed(int(seed) + i)
+    for seed, (name, n) in zip(seeds, (("train", n_train), ("val", n_val), ("test", n_test))):
+        gen = torch.Generator().manual_seed(seed)
         out[name] = charged_particles(n, generator=gen, dtype=dtype, **kwargs)
     return out

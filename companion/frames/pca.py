@@ -163,7 +163,7 @@ def spectral_gap(eigenvalues: torch.Tensor) -> torch.Tensor:
 
 
 def _check_weights(
-    weights: torch.Tensor | None, mask: torch.Tensor | None, x: torch.Tensor
+    weights: torch.Tensor | None, mask: torch.Tensor | None, x: torch.Tensor, values: bool
 ) -> torch.Tensor | None:
     b, n, _ = x.shape
     if weights is not None and mask is not None:
@@ -184,12 +184,12 @@ def _check_weights(
                 f"weights must have shape {(b, n)} like x's first two axes, "
                 f"got {tuple(weights.shape)}"
             )
-        if not torch.isfinite(weights).all() or (weights < 0).any():
+        if values and (not torch.isfinite(weights).all() or (weights < 0).any()):
             raise ValueError("weights must be finite and non-negative")
         weights = weights.to(torch.float64)
     else:
         return None
-    if b and ((weights > 0).sum(dim=1) < 3).any():
+    if values and b and ((weights > 0).sum(dim=1) < 3).any():
         raise ValueError(
             "every sample needs at least 3 points with positive weight (mask) to define a 3D frame"
         )
@@ -204,6 +204,7 @@ def pca_frame(
     mask: torch.Tensor | None = None,
     degenerate: str = "warn",
     gap_tol: float = 1e-4,
+    validate: bool = True,
 ) -> Frame:
     r"""The PCA frame of point clouds ``x: (batch, n, 3)`` for ``group``.
 
@@ -216,6 +217,10 @@ def pca_frame(
         degenerate: what to do with samples whose relative spectral gap is below
             ``gap_tol``: ``"warn"``, ``"raise"`` or ``"ignore"`` (see the module docstring).
         gap_tol: the threshold on the relative gap :math:`\gamma`.
+        validate: check the values of ``x`` and ``weights`` (finite, non-negative, at least
+            three weighted points). These checks read the data, a host sync on a GPU; pass
+            ``False`` in a hot loop whose inputs were checked once. Shapes and types are
+            always checked; the ``degenerate`` policy still applies.
 
     Returns:
         A :class:`Frame` with ``k = 8`` elements (O(3), E(3)) or ``k = 4`` (SO(3), SE(3)),
@@ -233,12 +238,12 @@ def pca_frame(
             f"x must have at least n = 3 points (as many as dimensions) to define a frame, "
             f"got n = {x.shape[1]}"
         )
-    if not torch.isfinite(x).all():
+    if validate and not torch.isfinite(x).all():
         raise ValueError("x contains NaN or infinite coordinates")
     check_choice(group, "group", FRAME_GROUPS)
     check_choice(degenerate, "degenerate", DEGENERATE_POLICIES)
     check_number(gap_tol, "gap_tol", minimum=0, maximum=1, open_max=True)
-    w = _check_weights(weights, mask, x)
+    w = _check_weights(weights, mask, x, validate)
 
     x64 = x.to(torch.float64)
     b, n = x.shape[:2]
@@ -263,8 +268,9 @@ def pca_frame(
 
     gap = spectral_gap(lam)
     flagged = gap < gap_tol
-    n_bad = int(flagged.sum()) if flagged.numel() else 0
-    if n_bad and degenerate != "ignore":
+    # counting the flagged samples syncs a GPU: only when the policy needs it
+    n_bad = int(flagged.sum()) if flagged.numel() and degenerate != "ignore" else 0
+    if n_bad:
         msg = (
             f"{n_bad} of {x.shape[0]} point clouds have nearly equal covariance eigenvalues "
             f"(relative gap < {gap_tol:g}, smallest {float(gap.min()):.1e}); their {group} frame is "

@@ -6,7 +6,7 @@
 * :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
 
-from .layers import DegreeLinear, GauntLayer
+from .bench import compare, loglog_slope, markdown_table, median_time
 from .coefficients import (
     allowed_paths,
     gaunt_from_wigner,
@@ -15,7 +15,10 @@ from .coefficients import (
     gaunt_to_wigner_constant,
     wigner_3j_000,
 )
+from .layers import DegreeLinear, GauntLayer
 from .product import (
+    DENSE_MAX_DEGREE,
+    METHODS,
     dense_sizes,
     e3nn_gaunt_tensor_product,
     fft_sizes,
@@ -36,10 +39,17 @@ from .sh_fourier import (
     sh_on_torus,
     sh_to_fourier,
     sh_to_fourier_matrix,
+    theta_integral,
     torus_points,
 )
 
 __all__ = [
+    "DENSE_MAX_DEGREE",
+    "METHODS",
+    "compare",
+    "loglog_slope",
+    "markdown_table",
+    "median_time",
     "DegreeLinear",
     "GauntLayer",
     "allowed_paths",
@@ -66,5 +76,6 @@ __all__ = [
     "sh_on_torus",
     "sh_to_fourier",
     "sh_to_fourier_matrix",
+    "theta_integral",
     "torus_points",
 ]

@@ -133,15 +133,20 @@ def gaunt_quadrature(l1: int, l2: int, l3: int) -> torch.Tensor:
     return torch.einsum("ab,abi,abj,abk->ijk", w[:, None].expand(-1, n_phi), *Y)
 
 
-@lru_cache(maxsize=None)
 def gaunt_tensor(L1: int, L2: int, L_out: int) -> torch.Tensor:
     r"""All Gaunt coefficients as one dense tensor ``((L1+1)**2, (L2+1)**2, (L_out+1)**2)`` (float64).
 
     ``gaunt_tensor(L1, L2, L_out)[i, j, k]`` is :math:`\int Y_i Y_j Y_k`, so the SH
     coefficients of the product of two functions are ``einsum("...i,...j,ijk->...k")``
-    (the dense :math:`O(L^6)` reference). Built from :func:`gaunt_from_wigner`; cached.
+    (the dense :math:`O(L^6)` reference). Built from :func:`gaunt_from_wigner` once per
+    size; each call returns a fresh copy, so editing it cannot corrupt later calls.
     """
     L1, L2, L_out = check_int(L1, "L1"), check_int(L2, "L2"), check_int(L_out, "L_out")
+    return _gaunt_tensor(L1, L2, L_out).clone()
+
+
+@lru_cache(maxsize=None)
+def _gaunt_tensor(L1: int, L2: int, L_out: int) -> torch.Tensor:
     T = torch.zeros((L1 + 1) ** 2, (L2 + 1) ** 2, (L_out + 1) ** 2, dtype=torch.float64)
     for l1, l2, l3 in allowed_paths(L1, L2, L_out):
         T[l1 * l1 : (l1 + 1) ** 2, l2 * l2 : (l2 + 1) ** 2, l3 * l3 : (l3 + 1) ** 2] = (

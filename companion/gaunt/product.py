@@ -41,14 +41,14 @@ import torch
 from e3nn import o3
 
 from ..checks import check_choice, check_int, check_tensor
-from ..utils import default_dtype
-from .coefficients import allowed_paths, gaunt_tensor, gaunt_to_wigner_constant
+from ..utils import BoundedCache, default_dtype
+from .coefficients import _gaunt_tensor, allowed_paths, gaunt_to_wigner_constant
 from .sh_fourier import (
+    _fourier_to_sh_matrix,
+    _sh_to_fourier_matrix,
     cached_on,
     degree_of,
-    fourier_to_sh_matrix,
     register_builder,
-    sh_to_fourier_matrix,
 )
 
 __all__ = [
@@ -107,7 +107,7 @@ def _forward_matrix(L: int, Nu: int) -> torch.Tensor:
     """``W[v, kk, 2j + c]`` (float64, ``(L+1, 2(L+1), 2 Nu)``): SH slot ``kk`` → part ``c`` (re, im) of
     the Fourier coefficient at θ-index ``j`` (wrapped) and φ-frequency ``v >= 0``.
     Slot ``kk = l`` holds :math:`x_{l,+v}`, ``kk = L+1+l`` holds :math:`x_{l,-v}` (v > 0)."""
-    B = sh_to_fourier_matrix(L)  # (K, 2L+1, 2L+1) indexed [k, u+L, v+L]
+    B = _sh_to_fourier_matrix(L)  # (K, 2L+1, 2L+1) indexed [k, u+L, v+L]
     W = torch.zeros(L + 1, 2 * (L + 1), Nu, 2, dtype=torch.float64)
     cols = torch.arange(-L, L + 1) % Nu
     for v in range(L + 1):
@@ -140,7 +140,7 @@ def _backward_matrix(L_out: int, Nu: int) -> torch.Tensor:
     Fourier coefficient at θ-index ``j`` and φ-frequency ``v >= 0`` → SH slot ``kk``. Uses the
     Hermitian symmetry: the ``-v`` half contributes the complex conjugate (factor 2 for v > 0)."""
     U = Nu // 2
-    G = fourier_to_sh_matrix(L_out, U)  # (K, 2U+1, 2Lo+1) indexed [k, u+U, v+Lo]
+    G = _fourier_to_sh_matrix(L_out, U)  # (K, 2U+1, 2Lo+1) indexed [k, u+U, v+Lo]
     u = _wrapped_u(Nu)
     nyquist = (Nu % 2 == 0) & (torch.arange(Nu) == Nu // 2)
     W = torch.zeros(L_out + 1, Nu, 2, 2 * (L_out + 1), dtype=torch.float64)
@@ -171,7 +171,7 @@ register_builder("fwd", _forward_matrix)
 register_builder("bwd", _backward_matrix)
 register_builder("in_idx", _input_index)
 register_builder("out_idx", _output_index)
-register_builder("gaunt", gaunt_tensor)
+register_builder("gaunt", _gaunt_tensor)
 
 
 # --------------------------------------------------------------------------- checks
@@ -463,7 +463,7 @@ def e3nn_gaunt_tensor_product(
     return tp.to(torch.float64), weight
 
 
-_TP_CACHE: dict[tuple, tuple[o3.TensorProduct, torch.Tensor]] = {}
+_TP_CACHE: BoundedCache[tuple[o3.TensorProduct, torch.Tensor]] = BoundedCache(maxsize=16)
 
 
 def gaunt_product_e3nn(
@@ -500,7 +500,7 @@ def grid_resolution(L1: int, L2: int, L_out: int) -> tuple[int, int]:
     return 2 * (d + 1), 2 * ((d + 2) // 2) + 1  # res_alpha odd (e3nn then uses its rfft path)
 
 
-_GRID_CACHE: dict[tuple, tuple[torch.nn.Module, torch.nn.Module, torch.nn.Module]] = {}
+_GRID_CACHE: BoundedCache[tuple[torch.nn.Module, ...]] = BoundedCache(maxsize=16)
 
 
 def gaunt_product_grid(

@@ -53,6 +53,7 @@ from functools import lru_cache
 
 import torch
 from ..checks import check_int, check_tensor
+from ..utils import BoundedCache
 
 __all__ = [
     "num_coefficients",
@@ -65,7 +66,6 @@ __all__ = [
     "fourier_to_sh_matrix",
     "sh_to_fourier",
     "fourier_to_sh",
-    "cached_on",
 ]
 
 
@@ -146,16 +146,19 @@ def sh_on_torus(L: int, theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
     return real_spherical_harmonics(L, torus_points(theta, phi))
 
 
-@lru_cache(maxsize=None)
 def sh_to_fourier_matrix(L: int) -> torch.Tensor:
     r"""The coefficients :math:`B^{lm}_{uv}`, complex128 of shape ``((L+1)**2, 2L+1, 2L+1)``.
 
     ``B[k, u + L, v + L]`` is the coefficient of :math:`e^{i(u\theta+v\varphi)}` in the
     ``k``-th real SH (e3nn order). Entries with :math:`v\ne\pm m` are exactly zero,
     and :math:`B_{-u,-v} = \overline{B_{uv}}` holds exactly (the functions are real).
-    Cached; treat the result as read-only.
+    Built once per ``L``; each call returns a fresh copy.
     """
-    L = check_int(L, "L")
+    return _sh_to_fourier_matrix(check_int(L, "L")).clone()
+
+
+@lru_cache(maxsize=None)
+def _sh_to_fourier_matrix(L: int) -> torch.Tensor:
     n = 2 * L + 1
     grid = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
     theta, phi = torch.meshgrid(grid, grid, indexing="ij")
@@ -185,18 +188,21 @@ def theta_integral(k: torch.Tensor) -> torch.Tensor:
     return torch.complex(real, imag)
 
 
-@lru_cache(maxsize=None)
 def fourier_to_sh_matrix(L_out: int, U: int) -> torch.Tensor:
     r"""The projection :math:`G^{lm}_{uv}` of :math:`e^{i(u\theta+v\varphi)}` onto :math:`Y_{lm}`.
 
     Complex128 of shape ``((L_out+1)**2, 2U+1, 2L_out+1)``: for a real function with
     Fourier coefficients ``F[u + U, v + L_out]`` (:math:`|u|\le U`, :math:`|v|\le L_{out}`; higher
     :math:`|v|` are orthogonal to all SH of degree :math:`\le L_{out}`),
-    :math:`\int f Y_{lm} = \mathrm{Re}\sum_{uv} F_{uv} G^{lm}_{uv}`. Cached; read-only.
+    :math:`\int f Y_{lm} = \mathrm{Re}\sum_{uv} F_{uv} G^{lm}_{uv}`. Built once per size;
+    each call returns a fresh copy.
     """
-    L_out = check_int(L_out, "L_out")
-    U = check_int(U, "U")
-    B = sh_to_fourier_matrix(L_out)  # (K, 2Lo+1 [u'], 2Lo+1 [v'])
+    return _fourier_to_sh_matrix(check_int(L_out, "L_out"), check_int(U, "U")).clone()
+
+
+@lru_cache(maxsize=None)
+def _fourier_to_sh_matrix(L_out: int, U: int) -> torch.Tensor:
+    B = _sh_to_fourier_matrix(L_out)  # (K, 2Lo+1 [u'], 2Lo+1 [v'])
     u = torch.arange(-U, U + 1)
     up = torch.arange(-L_out, L_out + 1)
     I = theta_integral(u[:, None] + up[None, :])  # (2U+1, 2Lo+1)
@@ -243,8 +249,8 @@ def _complex_of(dtype: torch.dtype) -> torch.dtype:
     return dtype if dtype.is_complex else _COMPLEX.get(dtype, torch.complex128)
 
 
-_BUILDERS = {"B": sh_to_fourier_matrix, "G": fourier_to_sh_matrix}
-_DEVICE_CACHE: dict[tuple, torch.Tensor] = {}
+_BUILDERS = {"B": _sh_to_fourier_matrix, "G": _fourier_to_sh_matrix}
+_DEVICE_CACHE: BoundedCache[torch.Tensor] = BoundedCache(maxsize=128)
 
 
 def register_builder(name: str, fn) -> None:
@@ -255,7 +261,8 @@ def register_builder(name: str, fn) -> None:
 def cached_on(name: str, args: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """The constant ``_BUILDERS[name](*args)`` (built once on the CPU in float64) on ``device``/``dtype``.
 
-    Each (constant, device, dtype) is copied once and kept, so repeated calls cost a dict look-up.
+    Each (constant, device, dtype) is copied once and kept (the 128 most recently used), so
+    repeated calls cost a dict look-up. Internal: the tensor is shared, never edit it.
     """
     key = (name, args, device, dtype)
     t = _DEVICE_CACHE.get(key)

@@ -15,11 +15,12 @@ A world small enough for a CPU and where the answer is known:
 * :mod:`~companion.inversion.metrics` — mask IoU, region PSNR / SSIM.
 """
 
-from .align import flow_smoothness, warp
+from .align import flow_smoothness, flow_warp
 from .baseline import baseline_mask, error_map
 from .detector import (
     DETECTORS,
     Decomposition,
+    DetectorTrainResult,
     InvertibilityDetector,
     blend,
     detector_loss,
@@ -28,6 +29,10 @@ from .detector import (
 )
 from .faces import OOD_KINDS, FaceBatch, render_faces
 from .generator import (
+    IMAGE_SIZE,
+    LATENT_DIM,
+    WEIGHTS_DIR,
+    Discriminator,
     Encoder,
     Generator,
     fingerprint,
@@ -36,14 +41,20 @@ from .generator import (
     load_generator,
 )
 from .invert import InversionResult, attribute_direction, invert
-from .metrics import mask_iou, region_psnr, region_ssim
+from .metrics import REGIONS, mask_iou, region_psnr, region_ssim
 
 __all__ = [
+    "REGIONS",
+    "IMAGE_SIZE",
+    "LATENT_DIM",
+    "WEIGHTS_DIR",
+    "Discriminator",
     "flow_smoothness",
-    "warp",
+    "flow_warp",
     "baseline_mask",
     "error_map",
     "Decomposition",
+    "DetectorTrainResult",
     "InvertibilityDetector",
     "blend",
     "detector_loss",

@@ -10,11 +10,13 @@ _TOL = 1e-4
 
 
 def check_images(
-    x: object, name: str, *, size: int | None = None, channels: int = 3
+    x: object, name: str, *, size: int | None = None, channels: int = 3, values: bool = True
 ) -> torch.Tensor:
     """``x`` must be a float tensor ``(batch, channels, H, W)`` with values in ``[0, 1]``.
 
-    ``size`` (if given) is the required ``H == W``.
+    ``size`` (if given) is the required ``H == W``. ``values=False`` skips the range check,
+    which reads the data (a device-to-host sync on a GPU): for hot paths whose inputs
+    were checked once outside the loop.
     """
     x = check_tensor(x, name, ndim=4, floating=True)
     if x.shape[1] != channels:
@@ -24,7 +26,11 @@ def check_images(
         )
     if size is not None and (x.shape[2] != size or x.shape[3] != size):
         raise ValueError(f"{name} must be {size}x{size} images, got shape {tuple(x.shape)}")
-    if x.numel() and (x.min() < -_TOL or x.max() > 1 + _TOL or not torch.isfinite(x).all()):
+    if (
+        values
+        and x.numel()
+        and (x.min() < -_TOL or x.max() > 1 + _TOL or not torch.isfinite(x).all())
+    ):
         raise ValueError(
             f"{name} values must lie in [0, 1], got range "
             f"[{float(x.min()):.3g}, {float(x.max()):.3g}]"

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from ..checks import check_tensor
 
-__all__ = ["warp", "flow_smoothness"]
+__all__ = ["flow_warp", "flow_smoothness"]
 
 
 def _base_grid(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
@@ -27,7 +27,7 @@ def _base_grid(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     return torch.stack([gx, gy], dim=-1)  # (H, W, 2) in grid_sample's (x, y) order
 
 
-def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+def flow_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Warp ``image: (batch, C, H, W)`` by ``flow: (batch, 2, H, W)`` (pixels; x then y).
 
     Returns ``(batch, C, H, W)`` with ``out[..., i, j] = image at (j + flow_x, i + flow_y)``.

@@ -36,7 +36,7 @@ so an image aligned with itself gets exactly zero flow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -45,11 +45,12 @@ from torch import nn
 from pathlib import Path
 
 from ..checks import check_choice, check_int, check_number
-from ..utils import progress
+from ..utils import TrainResult, check_generator, progress, seeded_init
 from ._validate import check_images, check_same_shape
-from .align import flow_smoothness, warp
+from .align import flow_smoothness, flow_warp
 
 __all__ = [
+    "DetectorTrainResult",
     "DETECTORS",
     "Decomposition",
     "InvertibilityDetector",
@@ -106,7 +107,13 @@ class InvertibilityDetector(nn.Module):
     """
 
     def __init__(
-        self, width: int = 32, max_flow: float = 1.5, iterations: int = 2, align: bool = True
+        self,
+        width: int = 32,
+        max_flow: float = 1.5,
+        iterations: int = 2,
+        align: bool = True,
+        *,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         w = check_int(width, "width", minimum=1)
@@ -114,12 +121,13 @@ class InvertibilityDetector(nn.Module):
         check_number(max_flow, "max_flow", minimum=0, open_min=True)
         self.max_flow = float(max_flow)
         self.align = bool(align)
-        layers: list[nn.Module] = [nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2)]
-        for dil in (2, 4, 8):
-            layers += [nn.Conv2d(w, w, 3, padding=dil, dilation=dil), nn.LeakyReLU(0.2)]
-        self.body = nn.Sequential(*layers)
-        self.flow_head = nn.Conv2d(w, 2, 3, padding=1)
-        self.mask_head = nn.Conv2d(w, 1, 3, padding=1)
+        with seeded_init(generator):  # None: the global stream
+            layers: list[nn.Module] = [nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2)]
+            for dil in (2, 4, 8):
+                layers += [nn.Conv2d(w, w, 3, padding=dil, dilation=dil), nn.LeakyReLU(0.2)]
+            self.body = nn.Sequential(*layers)
+            self.flow_head = nn.Conv2d(w, 2, 3, padding=1)
+            self.mask_head = nn.Conv2d(w, 1, 3, padding=1)
         nn.init.zeros_(self.flow_head.weight)
         nn.init.zeros_(self.flow_head.bias)
         nn.init.constant_(self.mask_head.bias, -2.0)  # start from a small mask (sigma(-2) = 0.12)
@@ -138,11 +146,20 @@ class InvertibilityDetector(nn.Module):
         return dflow, self.mask_head(h)
 
     def forward(
-        self, x: torch.Tensor, y: torch.Tensor, iterations: int | None = None
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        iterations: int | None = None,
+        *,
+        validate: bool = True,
     ) -> Decomposition:
-        """Decompose input ``x`` against its inversion ``y`` (both ``(batch, 3, H, W)`` in [0, 1])."""
-        x = check_images(x, "x")
-        y = check_images(y, "y")
+        """Decompose input ``x`` against its inversion ``y`` (both ``(batch, 3, H, W)`` in [0, 1]).
+
+        ``validate=False`` skips the check that the pixel values lie in [0, 1] (it syncs a
+        GPU); :func:`train_detector` checks its data once and then calls with ``False``.
+        """
+        x = check_images(x, "x", values=validate)
+        y = check_images(y, "y", values=validate)
         check_same_shape(x, y, "x", "y")
         k = (
             self.iterations
@@ -156,7 +173,7 @@ class InvertibilityDetector(nn.Module):
             dflow, logit = self.step(x, aligned)
             if self.align:
                 flow = (flow + dflow).clamp(-self.max_flow, self.max_flow)
-                aligned = warp(y, flow)
+                aligned = flow_warp(y, flow)
             masks.append(torch.sigmoid(logit))
         mask = masks[-1]
         return Decomposition(
@@ -211,23 +228,33 @@ def detector_loss(
     }
 
 
+@dataclass
+class DetectorTrainResult(TrainResult):
+    """:func:`train_detector`'s record: ``losses: (steps,)``, and ``parts``, the history of
+    every term of :func:`detector_loss` by name (``(steps,)`` each)."""
+
+    parts: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
 def train_detector(
     net: InvertibilityDetector,
     inputs: torch.Tensor,
     inversions: torch.Tensor,
     *,
     steps: int,
-    batch: int = 32,
+    batch_size: int = 32,
     lr: float = 2e-3,
-    seed: int = 0,
+    generator: torch.Generator | None = None,
     masks: torch.Tensor | None = None,
+    desc: str | None = "detector",
     **loss_kwargs: float,
-) -> list[dict[str, float]]:
+) -> DetectorTrainResult:
     """Train ``net`` on pairs ``(inputs[i], inversions[i])``, both ``(n, 3, H, W)``.
 
     ``masks`` (ground truth) selects the supervised ablation of :func:`detector_loss`;
-    leave it ``None`` for the paper's self-supervised training. Returns the loss parts
-    of every step.
+    leave it ``None`` for the paper's self-supervised training. ``generator`` draws the
+    batches (``None``: the global stream). Returns the loss per step and the history of
+    every loss part (:class:`DetectorTrainResult`).
     """
     inputs = check_images(inputs, "inputs")
     inversions = check_images(inversions, "inversions")
@@ -236,15 +263,19 @@ def train_detector(
         masks = check_images(masks, "masks", channels=1)
         check_same_shape(inputs, masks, "inputs", "masks", channels=False)
     steps = check_int(steps, "steps", minimum=1)
-    batch = check_int(batch, "batch", minimum=1)
-    gen = torch.Generator().manual_seed(check_int(seed, "seed"))
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    p = next(net.parameters())  # train where the network lives
+    inputs, inversions = inputs.to(p.device, p.dtype), inversions.to(p.device, p.dtype)
+    if masks is not None:
+        masks = masks.to(p.device, p.dtype)
+    gen = check_generator(generator)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     net.train()
-    log = []
-    for _ in progress(range(steps), desc="detector"):
-        idx = torch.randint(0, inputs.shape[0], (batch,), generator=gen)
-        dec = net(inputs[idx], inversions[idx])
+    log: list[dict[str, float]] = []
+    for _ in progress(range(steps), desc=desc):
+        idx = torch.randint(0, inputs.shape[0], (batch_size,), generator=gen).to(p.device)
+        dec = net(inputs[idx], inversions[idx], validate=False)  # checked above
         loss, parts = detector_loss(
             inputs[idx], dec, target=None if masks is None else masks[idx], **loss_kwargs
         )
@@ -254,7 +285,8 @@ def train_detector(
         sched.step()
         log.append(parts)
     net.eval()
-    return log
+    parts = {k: torch.tensor([p[k] for p in log]) for k in log[0]}
+    return DetectorTrainResult(parts["loss"], {k: float(v[-1]) for k, v in parts.items()}, parts)
 
 
 def load_detector(

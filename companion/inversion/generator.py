@@ -159,18 +159,24 @@ def load_encoder(path: str | None = None, device: torch.device | str = "cpu") ->
     return e.to(device)
 
 
-@torch.no_grad()
-def fingerprint(generator: Generator, n: int = 8, seed: int = 1234) -> list[float]:
-    """A numeric fingerprint: the mean intensity of ``G(z_i)`` for ``n`` seeded latents.
+FINGERPRINT_PROBE_SEED = 1234
+"""The fingerprint's latents are fixed: ``randn`` from a generator seeded with this value."""
 
-    The training command stores it next to the weights; a test reloads the weights and
+
+@torch.no_grad()
+def fingerprint(model: Generator, n: int = 8) -> list[float]:
+    """A numeric fingerprint: the mean intensity of ``G(z_i)`` for ``n`` fixed probe latents.
+
+    The latents are the first ``n`` rows drawn from a generator seeded with
+    :data:`FINGERPRINT_PROBE_SEED` (a fixed probe, not a source of randomness). The training
+    command stores the fingerprint next to the weights; a test reloads the weights and
     compares (a check that the file, the architecture and the loader agree).
     """
     n = check_int(n, "n", minimum=1)
-    gen = torch.Generator().manual_seed(check_int(seed, "seed"))
-    p = next(generator.parameters())
-    z = torch.randn(n, generator.latent_dim, generator=gen).to(p)
-    return [float(v) for v in generator(z).mean(dim=(1, 2, 3))]
+    probe = torch.Generator().manual_seed(FINGERPRINT_PROBE_SEED)
+    p = next(model.parameters())
+    z = torch.randn(n, model.latent_dim, generator=probe).to(p)
+    return [float(v) for v in model(z).mean(dim=(1, 2, 3))]
 
 
 def load_fingerprint(path: str | None = None) -> dict:

@@ -43,7 +43,7 @@ class InversionResult:
 
 
 def invert(
-    generator: nn.Module,
+    model: nn.Module,
     images: torch.Tensor,
     *,
     steps: int = 50,
@@ -52,10 +52,10 @@ def invert(
     z_init: torch.Tensor | None = None,
     prior: float = 1e-3,
 ) -> InversionResult:
-    """Invert ``images: (batch, 3, H, W)`` in ``[0, 1]`` into the latent space of ``generator``.
+    """Invert ``images: (batch, 3, H, W)`` in ``[0, 1]`` into the latent space of the GAN generator ``model``.
 
     Args:
-        generator: maps ``(batch, latent_dim)`` to images the size of ``images``; its
+        model: the GAN generator, maps ``(batch, latent_dim)`` to images the size of ``images``; its
             parameters are not changed.
         images: the targets.
         steps: Adam steps (0 returns the initial latent's image).
@@ -64,8 +64,8 @@ def invert(
         z_init: optional initial latents ``(batch, latent_dim)`` (exclusive with ``encoder``).
         prior: weight :math:`\\lambda` of the Gaussian prior term.
     """
-    if not isinstance(generator, nn.Module):
-        raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     images = check_images(images, "images")
     steps = check_int(steps, "steps", minimum=0)
     check_number(lr, "lr", minimum=0, open_min=True)
@@ -73,7 +73,7 @@ def invert(
         raise ValueError(f"prior must be a non-negative number, got {prior!r}")
     if encoder is not None and z_init is not None:
         raise ValueError("give at most one of encoder and z_init")
-    d = generator.latent_dim
+    d = model.latent_dim
     if z_init is not None:
         z0 = check_tensor(z_init, "z_init", ndim=2, last_dims=(d,), floating=True)
         if z0.shape[0] != images.shape[0]:
@@ -86,7 +86,7 @@ def invert(
     else:
         z0 = torch.zeros(images.shape[0], d, dtype=images.dtype, device=images.device)
     with torch.no_grad():
-        out0 = generator(z0[:1])
+        out0 = model(z0[:1])
     if out0.shape[1:] != images.shape[1:]:
         raise ValueError(
             f"images must match the generator's output {tuple(out0.shape[1:])}, "
@@ -96,14 +96,14 @@ def invert(
     opt = torch.optim.Adam([z], lr=lr)
     history = []
     for _ in range(steps):
-        rec = ((generator(z) - images) ** 2).mean(dim=(1, 2, 3))
+        rec = ((model(z) - images) ** 2).mean(dim=(1, 2, 3))
         history.append(rec.detach())
         loss = (rec + prior * (z**2).mean(dim=1)).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     with torch.no_grad():
-        out = generator(z)
+        out = model(z)
         history.append(((out - images) ** 2).mean(dim=(1, 2, 3)))
     return InversionResult(z=z.detach(), images=out, losses=torch.stack(history))
 

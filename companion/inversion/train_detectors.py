@@ -21,10 +21,11 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .detector import DETECTORS, InvertibilityDetector, train_detector
-from .faces import render_faces
+from .faces import _render_faces
 from .generator import WEIGHTS_DIR, load_encoder, load_generator
 from .invert import invert
 
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     g, e = load_generator(), load_encoder()
     t0 = time.perf_counter()
-    data = render_faces(args.faces, seed=100 + args.seed, ood="random", ood_prob=0.8)
+    rng = np.random.default_rng(100 + args.seed)
+    data = _render_faces(args.faces, rng, ood="random", ood_prob=0.8)
     inv = invert(g, data.images, steps=args.inv_steps, encoder=e)
     seconds = {"data": round(time.perf_counter() - t0, 1)}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -57,8 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
             data.images,
             inv.images,
             steps=args.steps,
-            batch=32,
-            seed=args.seed,
+            batch_size=32,
+            generator=torch.Generator().manual_seed(args.seed),
             masks=data.masks if name == "supervised" else None,
         )
         seconds[name] = round(time.perf_counter() - t0, 1)

@@ -22,19 +22,20 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..checks import check_int
-from ..utils import progress
-from .faces import render_faces
+from ..utils import check_generator, progress
+from .faces import _render_faces
 from .generator import WEIGHTS_DIR, Discriminator, Encoder, Generator, fingerprint
 
 __all__ = ["train_generator", "main"]
 
 
 def _faces(n: int, seed: int) -> torch.Tensor:
-    return render_faces(n, seed=seed).clean
+    return _render_faces(n, np.random.default_rng(seed)).clean
 
 
 def train_generator(
@@ -42,7 +43,7 @@ def train_generator(
     *,
     steps: int,
     batch: int = 32,
-    seed: int = 0,
+    generator: torch.Generator | None = None,
     ema: float = 0.995,
     w_adv: float = 0.05,
     log_every: int = 0,
@@ -60,11 +61,13 @@ def train_generator(
     The adversarial term makes prior samples look like faces; the reconstruction term
     makes the generator's range cover the in-domain faces (a GAN alone, trained for a few
     CPU minutes, does not), and trains the encoder used to start every inversion.
+
+    ``generator`` draws the batches and the prior samples (``None``: the global stream);
+    the networks initialise from the global stream (seed it, as the command does).
     """
     steps = check_int(steps, "steps", minimum=1)
     batch = check_int(batch, "batch", minimum=2)
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
+    gen = check_generator(generator)
     g, d, e = Generator(), Discriminator(), Encoder()
     g_ema = copy.deepcopy(g).requires_grad_(False)
     e_ema = copy.deepcopy(e).requires_grad_(False)
@@ -119,7 +122,10 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     faces = _faces(args.faces, seed=args.seed + 10_000)
     t1 = time.perf_counter()
-    g, e = train_generator(faces, steps=args.steps, seed=args.seed, log_every=250)
+    torch.manual_seed(args.seed)  # the networks' initial weights
+    g, e = train_generator(
+        faces, steps=args.steps, generator=torch.Generator().manual_seed(args.seed), log_every=250
+    )
     t2 = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(g.state_dict(), args.out / "generator.pt")

@@ -1,6 +1,6 @@
 r"""Data for the affine-equivariance experiments: warps, affNIST-style transforms, MNIST, affNIST.
 
-* :func:`warp` applies :math:`(L_{A,t}f)(x) = f(A^{-1}(x - t))` to images with
+* :func:`affine_warp` applies :math:`(L_{A,t}f)(x) = f(A^{-1}(x - t))` to images with
   ``affine_grid``/``grid_sample`` (``align_corners=False``, zero outside), in
   coordinates :math:`x = (\text{column}, \text{row})` normalised to :math:`[-1, 1]` around
   the image centre. A 90° rotation maps pixel centres to pixel centres, so it is exact.
@@ -27,7 +27,7 @@ from ..checks import check_choice, check_int, check_tensor
 from ..groups import rotation_2d
 
 __all__ = [
-    "warp",
+    "affine_warp",
     "random_affine",
     "mnist_sample",
     "prepare_digits",
@@ -50,7 +50,7 @@ AFFNIST_FILES = {
 }
 
 
-def warp(x: torch.Tensor, a: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
+def affine_warp(x: torch.Tensor, a: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
     r"""Transform images: ``out(p) = x(A⁻¹(p − t))`` in normalised (column, row) coordinates.
 
     Args:
@@ -97,7 +97,7 @@ def random_affine(
     r"""``n`` affNIST-style transforms :math:`A = R(\alpha)\,\begin{pmatrix}1 & s\\0 & 1\end{pmatrix}
     \mathrm{diag}(s_x, s_y)` and translations ``t``, all uniform in the given ranges.
 
-    Returns ``(A: (n, 2, 2), t: (n, 2))`` for :func:`warp` (``translation`` in units of half the side).
+    Returns ``(A: (n, 2, 2), t: (n, 2))`` for :func:`affine_warp` (``translation`` in units of half the side).
     """
     n = check_int(n, "n", minimum=1)
     lo, hi = scale
@@ -128,7 +128,7 @@ def prepare_digits(x: torch.Tensor, *, pad: int = 4, pool: int = 2) -> torch.Ten
     """Pad images ``(B, C, H, W)`` by ``pad`` pixels of background, then average-pool by ``pool``.
 
     MNIST 28×28 → 36×36 → 18×18 with the defaults: room for affine warps, CPU-sized.
-    Apply :func:`warp` *between* padding and pooling (``pool=1``, then pool) for sharp warps.
+    Apply :func:`affine_warp` *between* padding and pooling (``pool=1``, then pool) for sharp warps.
     """
     x = check_tensor(x, "x", ndim=4, floating=True)
     pad = check_int(pad, "pad")

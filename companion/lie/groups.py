@@ -37,7 +37,7 @@ from ..checks import check_square, check_tensor
 from ..groups import rotation_2d
 
 __all__ = [
-    "GROUPS",
+    "LIE_GROUPS",
     "check_group",
     "eigh_sym",
     "algebra_dim",
@@ -53,17 +53,17 @@ __all__ = [
     "rotation_angle",
 ]
 
-GROUPS = ("GL+(2)", "SL(2)")
+LIE_GROUPS = ("GL+(2)", "SL(2)")
 _ALIASES = {"gl+(2)": "GL+(2)", "gl2": "GL+(2)", "gl+2": "GL+(2)", "sl(2)": "SL(2)", "sl2": "SL(2)"}
 
 
 def check_group(group: object, name: str = "group") -> str:
     """Return the canonical group name (``"GL+(2)"`` or ``"SL(2)"``); accepts ``"gl2"``/``"sl2"``."""
     if not isinstance(group, str):
-        raise TypeError(f"{name} must be a string, one of {GROUPS}, got {type(group).__name__}")
+        raise TypeError(f"{name} must be a string, one of {LIE_GROUPS}, got {type(group).__name__}")
     key = group.strip().lower().replace(" ", "").replace("⁺", "+")
     if key not in _ALIASES:
-        raise ValueError(f"{name} must be one of {GROUPS} (or 'gl2', 'sl2'), got {group!r}")
+        raise ValueError(f"{name} must be one of {LIE_GROUPS} (or 'gl2', 'sl2'), got {group!r}")
     return _ALIASES[key]
 
 

@@ -122,8 +122,8 @@ def sample_angles(
 
 
 def sample_group(
-    n: int,
     group: str,
+    n: int,
     *,
     spd_var: float = 0.1,
     rot: str = "equidistant",
@@ -297,7 +297,7 @@ def haar_integral(
         f = w * phi(g).to(torch.float64)
     else:
         smp = sample_group(
-            n, "GL+(2)", spd_var=spd_var, rot="uniform", generator=generator, dtype=torch.float64
+            "GL+(2)", n, spd_var=spd_var, rot="uniform", generator=generator, dtype=torch.float64
         )
         w = importance_weights(smp) if coords == "log" else torch.ones(n, dtype=torch.float64)
         f = w * phi(smp.g).to(torch.float64)

@@ -3,7 +3,7 @@ group convolution :math:`\mathbb R^2\rtimes H \to \mathbb R^2\rtimes H`, :math:`
 
 Images live on the pixel grid with points :math:`x = (\text{column}, \text{row})`; an element
 :math:`u` of the affine group acts by :math:`(L_u f)(x) = f(u^{-1}x)` (see
-:func:`companion.lie.data.warp`). Feature maps on the group are tensors ``(B, C, n, H, W)``:
+:func:`companion.lie.data.affine_warp`). Feature maps on the group are tensors ``(B, C, n, H, W)``:
 channel, *group sample*, rows, columns. Sample sets are :class:`~companion.lie.haar.GroupSample`.
 
 * **Lifting** (on output samples :math:`\{h_j\}`):
@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checks import check_choice, check_int, check_number, check_same_len, check_tensor
+from ..utils import TrainResult, check_generator, seeded_init
 from .groups import algebra_dim, check_group, to_coords, xi_inv
 from .haar import GroupSample, sample_group
 
@@ -117,7 +118,7 @@ class ImplicitKernel(nn.Module):
         check_choice(kind, "kind", KERNELS)
         self.kind = kind
         self.omega = float(omega)
-        gen = generator if generator is not None else torch.Generator().manual_seed(0)
+        gen = check_generator(generator)  # None: the global stream
         # Read-out weights are O(1/sqrt(hidden)); the fan-in scale is a fixed gain, so that
         # Adam's step size means the same for these weights as for an ordinary conv layer.
         self.gain = 1.0 / math.sqrt(fan_in)
@@ -248,7 +249,7 @@ class LiftingConv(_AffineConvBase):
             kernel smoother along the group than along space.
         det_factor: apply the :math:`|\det|^{-1}` factor (default ``True``).
         padding: ``"same"`` or a number of zero pixels; bias: a learned per-channel bias.
-        generator: seeds the kernel network's initialisation.
+        generator: draws the kernel network's initial weights (``None``: the global stream).
     """
 
     def weight(self, samples_out: GroupSample) -> torch.Tensor:
@@ -376,14 +377,13 @@ class AffineGCNN(nn.Module):
         bias: bool = True,
         omega: float = 4.0,
         group_scale: float = 1 / 16,
-        seed: int = 0,
+        generator: torch.Generator | None = None,
     ):
         super().__init__()
         self.group = check_group(group)
         self.n_samples = check_int(n_samples, "n_samples", minimum=1)
         self.spd_var, self.rot, self.rot_bound = float(spd_var), rot, float(rot_bound)
-        seed = check_int(seed, "seed")
-        gen = torch.Generator().manual_seed(seed)
+        gen = check_generator(generator)  # kernels, then the head's initial weights
         common = dict(
             kernel=kernel,
             hidden=hidden,
@@ -396,8 +396,7 @@ class AffineGCNN(nn.Module):
         self.lift = LiftingConv(in_channels, c1, lift_kernel, self.group, **common)
         self.conv1 = GroupConv(c1, c2, kernel_size, self.group, **common)
         self.conv2 = GroupConv(c2, c3, kernel_size, self.group, **common)
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global stream
-            torch.manual_seed(seed)
+        with seeded_init(gen):
             self.fc1 = nn.Linear(c3, head)
             self.fc2 = nn.Linear(head, n_classes)
 
@@ -424,8 +423,8 @@ class AffineGCNN(nn.Module):
             dtype=dtype,
             device=device,
         )
-        h0 = sample_group(n, self.group, **kw)
-        h1 = sample_group(n, self.group, **kw)
+        h0 = sample_group(self.group, n, **kw)
+        h1 = sample_group(self.group, n, **kw)
         return [h0, h0, h1]
 
     def features(self, x: torch.Tensor, samples: list[GroupSample]) -> torch.Tensor:
@@ -466,13 +465,11 @@ class PlainCNN(nn.Module):
         head: int = 64,
         n_classes: int = 10,
         in_channels: int = 1,
-        seed: int = 0,
+        generator: torch.Generator | None = None,
     ):
         super().__init__()
-        seed = check_int(seed, "seed")
         c1, c2, c3 = channels
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching the global stream
-            torch.manual_seed(seed)
+        with seeded_init(generator):  # None: the global stream
             self.conv1 = nn.Conv2d(in_channels, c1, 5, padding=2)
             self.conv2 = nn.Conv2d(c1, c2, 5, padding=2)
             self.conv3 = nn.Conv2d(c2, c3, 5, padding=2)
@@ -512,20 +509,23 @@ def train_classifier(
     weight_decay: float = 0.0,
     generator: torch.Generator | None = None,
     resample: str = "step",
-    progress_desc: str | None = None,
-) -> list[float]:
+    desc: str | None = None,
+) -> TrainResult:
     """Train with Adam (cosine learning-rate decay) on ``x: (N, C, H, W)``, ``y: (N,)``.
 
     Mini-batches are shuffled with ``generator``. An :class:`AffineGCNN` draws fresh group
     samples from ``generator`` at every step (``resample="step"``, as the paper's code does)
     or once per epoch (``"epoch"``: less gradient noise, which matters for short CPU runs).
-    Returns the mean training loss per epoch.
+    Returns a :class:`~companion.utils.TrainResult` with the mean training loss per epoch.
     """
     from ..utils import progress
 
     x = check_tensor(x, "x", ndim=4, floating=True)
     y = check_tensor(y, "y", ndim=1)
     check_same_len(x, y, "x and y")
+    p = next(model.parameters(), None)
+    if p is not None:  # train where the model lives
+        x, y = x.to(p.device, p.dtype), y.to(p.device)
     epochs = check_int(epochs, "epochs", minimum=1)
     check_choice(resample, "resample", RESAMPLE)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -534,7 +534,7 @@ def train_classifier(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     losses = []
     model.train()
-    for _ in progress(range(epochs), desc=progress_desc):
+    for _ in progress(range(epochs), desc=desc):
         perm = torch.randperm(len(x), generator=generator).to(x.device)
         total = 0.0
         fixed = None
@@ -550,7 +550,7 @@ def train_classifier(
             total += float(loss.detach()) * len(idx)
         losses.append(total / len(x))
     model.eval()
-    return losses
+    return TrainResult(torch.tensor(losses), {"loss": losses[-1]})
 
 
 @torch.no_grad()

@@ -14,6 +14,7 @@ equivariance regulariser per candidate group, and strengths tuned during trainin
 
 from .data import AXES, AXIS_PLANE, equivariance_errors, inertia_target, modified_inertia
 from .groups import (
+    ORDERS,
     PLANES,
     MatrixGroup,
     TensorRep,
@@ -32,6 +33,7 @@ from .train import TrainResult, mse, train
 __all__ = [
     "AXES",
     "AXIS_PLANE",
+    "ORDERS",
     "PLANES",
     "MatrixGroup",
     "TensorRep",
