@@ -48,25 +48,25 @@ from .groups import VECTOR, haar_o3
 from .utils import progress
 
 __all__ = [
-    "weighted_centroid",
-    "make_pointclouds",
-    "PointMLP",
     "GatedVectorNet",
+    "PointMLP",
     "TrainResult",
-    "train_regressor",
-    "mse",
-    "so2_generator",
-    "so3_generators",
+    "act_on_function",
+    "affine_matrix",
+    "clebsch_gordan_basis",
     "gl2_generators",
-    "tensor_power",
-    "tensor_power_differential",
     "intertwiner_basis",
+    "make_pointclouds",
+    "mse",
     "semidirect_compose",
     "semidirect_inverse",
-    "affine_matrix",
-    "act_on_function",
+    "so2_generator",
+    "so3_generators",
+    "tensor_power",
+    "tensor_power_differential",
+    "train_regressor",
+    "weighted_centroid",
     "wigner_d",
-    "clebsch_gordan_basis",
 ]
 
 
@@ -444,7 +444,7 @@ def _sphere_points(n: int, dtype: torch.dtype, device: torch.device) -> torch.Te
     return torch.stack([r * torch.cos(phi), r * torch.sin(phi), z], -1)
 
 
-def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:  # noqa: E741
+def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:
     r"""The Wigner matrix :math:`D^{l}(R)` of rotations, in e3nn's real basis.
 
     :math:`D^l` is the irreducible representation of SO(3) of dimension :math:`2l+1`,
@@ -458,7 +458,7 @@ def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:  # noqa: E741
     :math:`D^1(R) = R`.
     ``r: (..., 3, 3)`` → ``(..., 2l+1, 2l+1)``.
     """
-    l = check_int(l, "l")  # noqa: E741
+    l = check_int(l, "l")
     r = _check_finite(check_square(r, "r", size=3), "r")
     x = _sphere_points(4 * l + 4, r.dtype, r.device)
     y = o3.spherical_harmonics(l, x, normalize=True)  # (n, 2l+1)

@@ -2,12 +2,12 @@
 
 import pytest
 import torch
+from e3nn import o3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion import groups as G
 from companion import primer
-from e3nn import o3
 
 
 @given(seed=st.integers(0, 2**31 - 1))
@@ -131,7 +131,7 @@ def test_tensor_power_acts_on_row_major_tensors():
 def test_differential_is_the_derivative_of_the_representation(seed, rank, d):
     a = torch.randn(d, d, dtype=F64, generator=torch.Generator().manual_seed(seed))
     # autograd is the independent reference: d/dt ρ(exp tA) at t = 0
-    curve = lambda t: primer.tensor_power(torch.linalg.matrix_exp(t * a), rank)  # noqa: E731
+    curve = lambda t: primer.tensor_power(torch.linalg.matrix_exp(t * a), rank)
     jac = torch.func.jacfwd(curve)(torch.zeros((), dtype=F64))
     drho = primer.tensor_power_differential(a, rank)
     torch.testing.assert_close(drho, jac)
@@ -216,7 +216,7 @@ def test_action_on_functions_is_a_left_action_and_moves_bumps_forward():
     gen = torch.Generator().manual_seed(3)
     g1, g2 = _random_affine(gen), _random_affine(gen)
     x0 = torch.tensor([0.5, -0.2], dtype=F64)
-    f = lambda x: torch.exp(-((x - x0) ** 2).sum(-1) - x[..., 0])  # noqa: E731
+    f = lambda x: torch.exp(-((x - x0) ** 2).sum(-1) - x[..., 0])
     pts = torch.randn(50, 2, dtype=F64, generator=gen)
     left = primer.act_on_function(g1, primer.act_on_function(g2, f))(pts)
     torch.testing.assert_close(
@@ -233,14 +233,13 @@ def test_wigner_d_is_a_homomorphism_and_carries_the_spherical_harmonics():
     gen = torch.Generator().manual_seed(4)
     r1, r2 = G.haar_so3(8, generator=gen, dtype=F64), G.haar_so3(8, generator=gen, dtype=F64)
     x = torch.randn(8, 3, dtype=F64, generator=gen)
-    for l in range(4):  # noqa: E741
+    for l in range(4):
         torch.testing.assert_close(
             primer.wigner_d(l, r1 @ r2), primer.wigner_d(l, r1) @ primer.wigner_d(l, r2)
         )
-        y = lambda v: o3.spherical_harmonics(l, v, normalize=True)  # noqa: E731
-        torch.testing.assert_close(
-            y((r1 @ x[..., None])[..., 0]), (primer.wigner_d(l, r1) @ y(x)[..., None])[..., 0]
-        )
+        y_rot = o3.spherical_harmonics(l, (r1 @ x[..., None])[..., 0], normalize=True)
+        y = o3.spherical_harmonics(l, x, normalize=True)
+        torch.testing.assert_close(y_rot, (primer.wigner_d(l, r1) @ y[..., None])[..., 0])
         # e3nn's Euler-angle route is an independent (if only ~1e-6 accurate) reference
         ref = o3.Irrep(l, 1).D_from_matrix(r1)
         torch.testing.assert_close(primer.wigner_d(l, r1), ref, atol=1e-5, rtol=0)
