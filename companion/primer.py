@@ -52,6 +52,7 @@ __all__ = [
     "PointMLP",
     "TrainResult",
     "act_on_function",
+    "affine_element",
     "affine_matrix",
     "clebsch_gordan_basis",
     "gl2_generators",
@@ -65,6 +66,7 @@ __all__ = [
     "tensor_power",
     "tensor_power_differential",
     "train_regressor",
+    "two_bumps",
     "weighted_centroid",
     "wigner_d",
 ]
@@ -398,6 +400,49 @@ def semidirect_inverse(g: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tens
     t, h = _check_pair(*g, "g")
     h_inv = torch.linalg.inv(h)
     return -(h_inv @ t[..., None])[..., 0], h_inv
+
+
+def affine_element(
+    angle: float,
+    shear: float = 0.0,
+    scale: tuple[float, float] = (1.0, 1.0),
+    shift: tuple[float, float] = (0.0, 0.0),
+    *,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One element :math:`(t, h)` of :math:`\mathbb{R}^2 \rtimes \mathrm{GL}^+(2)`.
+
+    :math:`h = R(\text{angle})\begin{pmatrix}1 & \text{shear}\\ 0 & 1\end{pmatrix}
+    \operatorname{diag}(\text{scale})` and :math:`t = \text{shift}`: the affine map
+    :math:`x \mapsto hx + t` stretches, shears, turns, then shifts. Returns
+    ``(t: (2,), h: (2, 2))``.
+    """
+    vals = {"angle": angle, "shear": shear, "scale": scale, "shift": shift}
+    flat = [angle, shear, *scale, *shift]
+    if len(scale) != 2 or len(shift) != 2:
+        raise ValueError("scale and shift must be pairs of numbers")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat):
+        raise TypeError(f"angle, shear, scale and shift must be real numbers, got {vals}")
+    if not all(torch.isfinite(torch.tensor(float(v))) for v in flat):
+        raise ValueError(f"angle, shear, scale and shift must be finite, got {vals}")
+    if min(scale) <= 0:
+        raise ValueError(f"scale must be positive (h in GL+(2)), got {scale}")
+    c, s = torch.cos(torch.tensor(angle, dtype=dtype)), torch.sin(torch.tensor(angle, dtype=dtype))
+    rot = torch.stack([torch.stack([c, -s]), torch.stack([s, c])])
+    shear_m = torch.tensor([[1.0, shear], [0.0, 1.0]], dtype=dtype)
+    h = rot @ shear_m @ torch.diag(torch.tensor(scale, dtype=dtype))
+    return torch.tensor(shift, dtype=dtype), h
+
+
+def two_bumps(x: torch.Tensor) -> torch.Tensor:
+    r"""An asymmetric test function on the plane: a round bump at 0 and a flat one at (0.6, 0).
+
+    :math:`f(x) = e^{-\lVert x\rVert^2/0.08} + 0.6\,e^{-\lVert (x - (0.6, 0))/0.3\rVert^2}`,
+    so turns, shears and reflections of it are visible. ``x: (..., 2)`` → ``(...)``.
+    """
+    x = check_tensor(x, "x", last_dims=(2,), floating=True)
+    centre = torch.tensor([0.6, 0.0], dtype=x.dtype, device=x.device)
+    return torch.exp(-(x**2).sum(-1) / 0.08) + 0.6 * torch.exp(-(((x - centre) / 0.3) ** 2).sum(-1))
 
 
 def affine_matrix(g: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

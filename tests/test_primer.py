@@ -309,3 +309,28 @@ def test_lie_and_group_helpers_reject_bad_input():
         primer.wigner_d(-1, torch.eye(3))
     with pytest.raises(TypeError, match="l1"):
         primer.clebsch_gordan_basis(1.0, 1)
+
+
+def test_affine_element_builds_rotation_shear_scaling_and_two_bumps_is_asymmetric():
+    t, h = primer.affine_element(0.5, 0.3, (2.0, 0.5), (1.0, -1.0))
+    c, s = torch.cos(torch.tensor(0.5, dtype=F64)), torch.sin(torch.tensor(0.5, dtype=F64))
+    rot = torch.stack([torch.stack([c, -s]), torch.stack([s, c])])
+    ref = (
+        rot
+        @ torch.tensor([[1.0, 0.3], [0.0, 1.0]], dtype=F64)
+        @ torch.diag(torch.tensor([2.0, 0.5], dtype=F64))
+    )
+    torch.testing.assert_close(h, ref)
+    torch.testing.assert_close(t, torch.tensor([1.0, -1.0], dtype=F64))
+    assert torch.linalg.det(h) > 0
+    x = torch.tensor([[0.0, 0.0], [0.6, 0.0], [-0.6, 0.0]], dtype=F64)
+    f = primer.two_bumps(x)
+    assert f[0] > f[1] > f[2] > 0  # no reflection symmetry about the y axis
+    with pytest.raises(ValueError, match="scale must be positive"):
+        primer.affine_element(0.0, scale=(1.0, -1.0))
+    with pytest.raises(ValueError, match="finite"):
+        primer.affine_element(float("nan"))
+    with pytest.raises(TypeError, match="real numbers"):
+        primer.affine_element("0")
+    with pytest.raises(ValueError, match="x must have shape"):
+        primer.two_bumps(torch.zeros(3, 3))
