@@ -51,7 +51,7 @@ def median_times(fns, device: torch.device, reps: int, warmup: int = 3) -> list[
     _sync(device)
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(reps):
-        for fn, bucket in zip(fns, times):
+        for fn, bucket in zip(fns, times, strict=True):
             t0 = time.perf_counter()
             fn()
             _sync(device)

@@ -44,7 +44,7 @@ def check_tensor(
     if last_dims is not None:
         k = len(last_dims)
         if x.ndim < k or any(
-            e is not None and s != e for s, e in zip(x.shape[x.ndim - k :], last_dims)
+            e is not None and s != e for s, e in zip(x.shape[x.ndim - k :], last_dims, strict=True)
         ):
             want = "(..., " + ", ".join("*" if e is None else str(e) for e in last_dims) + ")"
             raise ValueError(f"{name} must have shape {want}, got {tuple(x.shape)}")

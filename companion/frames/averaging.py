@@ -51,7 +51,7 @@ _LAST = {"vector": 3, "positions": 3, "tensor2": 9}
 def _check_type(kind: object, name: str) -> str:
     if kind not in FEATURE_TYPES:
         raise ValueError(f"{name} must be one of {FEATURE_TYPES}, got {kind!r}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def _check_feature(y: torch.Tensor, kind: str, name: str, batch: int) -> torch.Tensor:
@@ -225,7 +225,7 @@ class FrameAveraging(nn.Module):
             )
         b, k = x.shape[0], frame.size
         args = [frame.canonicalize(x).reshape(b * k, *x.shape[1:])]
-        for i, (y, kind) in enumerate(zip(extra, self.inputs)):
+        for i, (y, kind) in enumerate(zip(extra, self.inputs, strict=True)):
             _check_feature(y, kind, f"inputs[{i}]", b)
             args.append(to_frame(y, kind, frame).reshape(b * k, *y.shape[1:]))
         out = self._call_backbone(args)
@@ -236,7 +236,7 @@ class FrameAveraging(nn.Module):
                 f"backbone must return {len(kinds)} tensor(s) for output={self.output!r}"
             )
         results = []
-        for j, (y, kind) in enumerate(zip(outs, kinds)):
+        for j, (y, kind) in enumerate(zip(outs, kinds, strict=True)):
             if not isinstance(y, torch.Tensor) or y.ndim < 1 or y.shape[0] != b * k:
                 raise ValueError(
                     f"backbone output {j} must be a tensor with batch size {b * k} "
@@ -260,7 +260,7 @@ class FrameAveraging(nn.Module):
             for i in range(0, total, self.max_batch)
         ]
         if isinstance(parts[0], (tuple, list)):
-            return tuple(torch.cat(p, dim=0) for p in zip(*parts))
+            return tuple(torch.cat(p, dim=0) for p in zip(*parts, strict=True))
         return torch.cat(parts, dim=0)
 
     def extra_repr(self) -> str:
