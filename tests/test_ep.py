@@ -248,7 +248,7 @@ def test_rotation_sets_the_angle_and_keeps_the_norm(angle, seed):
     net, _, _ = make(seed, symmetric=False, angle=angle)
     assert len(net.B) == 2
     assert all(abs(a - angle) < 1e-4 for a in weight_angles(net))
-    for B, W in zip(net.backward_weights(), net.W[1:]):
+    for B, W in zip(net.backward_weights(), net.W[1:], strict=True):
         assert torch.isclose(B.norm(), W.norm())
 
 

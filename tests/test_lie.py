@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import math
 
 import numpy as np
@@ -181,7 +182,8 @@ def test_haar_right_invariance_and_common_normalisation():
         )
         for c in ("entries", "polar", "log")
     ]
-    for (a, sa), (b, sb) in zip(res, res[1:]):  # one measure, three coordinate systems
+    # one measure, three coordinate systems
+    for (a, sa), (b, sb) in itertools.pairwise(res):
         assert abs(a - b) < 4 * math.hypot(sa, sb), res
     b, _ = H.haar_integral(
         lambda g: _phi_entries(g @ U),
@@ -319,7 +321,7 @@ def test_kernels_and_training_helpers_run():
         model, xs, y[:40], epochs=1, batch_size=20, generator=torch.Generator().manual_seed(0)
     )
     assert len(losses) == 1 and math.isfinite(losses[0])
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
     acc = L.accuracy(model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1))
     assert 0.0 <= acc <= 1.0
     assert L.predict(L.PlainCNN(), xs).shape == (40, 10)
@@ -511,7 +513,10 @@ def test_bad_layer_inputs():
 @pytest.mark.parametrize("kind", L.KERNELS)
 def test_coord_scale_rescales_the_kernel_inputs(kind):
     scale = (1.0, 0.5, 0.25)
-    gen = lambda: torch.Generator().manual_seed(3)
+
+    def gen():
+        return torch.Generator().manual_seed(3)
+
     scaled = L.ImplicitKernel(3, 4, kind=kind, coord_scale=scale, generator=gen())
     plain = L.ImplicitKernel(3, 4, kind=kind, generator=gen())
     z = torch.randn(11, 3, generator=torch.Generator().manual_seed(4))

@@ -457,4 +457,4 @@ def weight_angles(net: EPNetwork) -> list[float]:
     if not isinstance(net, EPNetwork):
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     with torch.no_grad():
-        return [_frob_angle(B, W.T) for B, W in zip(net.backward_weights(), net.W[1:])]
+        return [_frob_angle(B, W.T) for B, W in zip(net.backward_weights(), net.W[1:], strict=True)]

@@ -222,7 +222,7 @@ class FrameAveraging(nn.Module):
             )
         b, k = x.shape[0], frame.size
         args = [frame.canonicalize(x).reshape(b * k, *x.shape[1:])]
-        for i, (y, kind) in enumerate(zip(extra, self.inputs)):
+        for i, (y, kind) in enumerate(zip(extra, self.inputs, strict=True)):
             _check_feature(y, kind, f"inputs[{i}]", b)
             args.append(to_frame(y, kind, frame).reshape(b * k, *y.shape[1:]))
         out = self._call_backbone(args)
@@ -233,7 +233,7 @@ class FrameAveraging(nn.Module):
                 f"backbone must return {len(kinds)} tensor(s) for output={self.output!r}"
             )
         results = []
-        for j, (y, kind) in enumerate(zip(outs, kinds)):
+        for j, (y, kind) in enumerate(zip(outs, kinds, strict=True)):
             if not isinstance(y, torch.Tensor) or y.ndim < 1 or y.shape[0] != b * k:
                 raise ValueError(
                     f"backbone output {j} must be a tensor with batch size {b * k} "
@@ -257,7 +257,7 @@ class FrameAveraging(nn.Module):
             for i in range(0, total, self.max_batch)
         ]
         if isinstance(parts[0], (tuple, list)):
-            return tuple(torch.cat(p, dim=0) for p in zip(*parts))
+            return tuple(torch.cat(p, dim=0) for p in zip(*parts, strict=True))
         return torch.cat(parts, dim=0)
 
     def extra_repr(self) -> str:

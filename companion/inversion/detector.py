@@ -37,12 +37,11 @@ so an image aligned with itself gets exactly zero flow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from pathlib import Path
 
 from ..checks import check_choice, check_int, check_number
 from ..utils import progress
@@ -121,6 +120,8 @@ class InvertibilityDetector(nn.Module):
         self.flow_head = nn.Conv2d(w, 2, 3, padding=1)
         self.mask_head = nn.Conv2d(w, 1, 3, padding=1)
         nn.init.zeros_(self.flow_head.weight)
+        # Conv2d's bias is Optional in its type; these heads are built with one
+        assert self.flow_head.bias is not None and self.mask_head.bias is not None
         nn.init.zeros_(self.flow_head.bias)
         nn.init.constant_(self.mask_head.bias, -2.0)  # start from a small mask (sigma(-2) = 0.12)
 
@@ -258,7 +259,7 @@ def train_detector(
 
 
 def load_detector(
-    name: str = "method", path: str | None = None, device: torch.device | str = "cpu"
+    name: str = "method", path: str | Path | None = None, device: torch.device | str = "cpu"
 ) -> InvertibilityDetector:
     """A shipped detector (``"method"``, ``"no_align"`` or ``"supervised"``), eval mode.
 
@@ -267,7 +268,7 @@ def load_detector(
     from .generator import WEIGHTS_DIR, _load_state
 
     check_choice(name, "name", tuple(DETECTORS))
-    path = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
-    net = _load_state(InvertibilityDetector(align=DETECTORS[name]), path, f"detector {name!r}")
+    file = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
+    net = _load_state(InvertibilityDetector(align=DETECTORS[name]), file, f"detector {name!r}")
     net.requires_grad_(False)
     return net.to(device)

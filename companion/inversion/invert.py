@@ -73,7 +73,7 @@ def invert(
         raise ValueError(f"prior must be a non-negative number, got {prior!r}")
     if encoder is not None and z_init is not None:
         raise ValueError("give at most one of encoder and z_init")
-    d = generator.latent_dim
+    d = check_int(getattr(generator, "latent_dim", None), "generator.latent_dim", minimum=1)
     if z_init is not None:
         z0 = check_tensor(z_init, "z_init", ndim=2, last_dims=(d,), floating=True)
         if z0.shape[0] != images.shape[0]:

@@ -43,7 +43,10 @@ def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if p.shape != t.shape:
         raise ValueError(f"pred and target must have matching shapes, got {p.shape} and {t.shape}")
     return torch.tensor(
-        [jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0) for pi, ti in zip(p, t)],
+        [
+            jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0)
+            for pi, ti in zip(p, t, strict=True)
+        ],
         dtype=torch.float64,
     )
 
@@ -88,7 +91,7 @@ def region_ssim(
     if not sel.any():
         return math.nan
     total, count = 0.0, 0
-    for xi, yi, si in zip(xs, ys, sel):
+    for xi, yi, si in zip(xs, ys, sel, strict=True):
         if not si.any():
             continue
         _, smap = structural_similarity(

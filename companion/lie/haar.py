@@ -88,11 +88,18 @@ class GroupSample:
     def to(self, *args, **kwargs) -> GroupSample:
         """Move/cast every tensor (``torch.Tensor.to`` arguments)."""
 
-        def mv(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.to(*args, **kwargs)
+        def mv(t: torch.Tensor) -> torch.Tensor:
+            return t.to(*args, **kwargs)
+
+        def mv_opt(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else mv(t)
 
         return replace(
-            self, g=mv(self.g), g_inv=mv(self.g_inv), coords=mv(self.coords), log_q=mv(self.log_q)
+            self,
+            g=mv(self.g),
+            g_inv=mv(self.g_inv),
+            coords=mv_opt(self.coords),
+            log_q=mv_opt(self.log_q),
         )
 
 
@@ -160,13 +167,12 @@ def sample_group(
     else:
         log_q = torch.full((n,), math.inf, dtype=torch.float64)
     log_q = log_q - math.log(2 * math.pi * rot_bound)
-    cast = dict(dtype=dtype, device=device)
     return GroupSample(
-        g.to(**cast).contiguous(),
-        g_inv.to(**cast).contiguous(),
+        g.to(dtype=dtype, device=device).contiguous(),
+        g_inv.to(dtype=dtype, device=device).contiguous(),
         group,
-        coords.to(**cast),
-        log_q.to(**cast),
+        coords.to(dtype=dtype, device=device),
+        log_q.to(dtype=dtype, device=device),
         float(rot_bound),
     )
 

@@ -30,6 +30,7 @@ the chapter). Each layer records the sets it last used in ``last_samples_in/out`
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -86,6 +87,11 @@ class ImplicitKernel(nn.Module):
     coordinate ``i`` is ``omega * coord_scale[i]``. The group layers use it to make the kernel
     smoother along the Lie-algebra coordinates than along space.
     """
+
+    # buffers, declared for the type checker
+    coord_scale: torch.Tensor
+    freq: torch.Tensor
+    phase: torch.Tensor
 
     def __init__(
         self,
@@ -384,7 +390,7 @@ class AffineGCNN(nn.Module):
         self.spd_var, self.rot, self.rot_bound = float(spd_var), rot, float(rot_bound)
         seed = check_int(seed, "seed")
         gen = torch.Generator().manual_seed(seed)
-        common = dict(
+        common: dict[str, Any] = dict(
             kernel=kernel,
             hidden=hidden,
             generator=gen,
@@ -416,7 +422,7 @@ class AffineGCNN(nn.Module):
     ) -> list[GroupSample]:
         """One sample set per layer output: ``[H0, H0, H1]`` (the middle layer keeps its input's set)."""
         n = self.n_samples if n is None else check_int(n, "n", minimum=1)
-        kw = dict(
+        kw: dict[str, Any] = dict(
             spd_var=self.spd_var,
             rot=self.rot,
             rot_bound=self.rot_bound,
@@ -570,7 +576,10 @@ def predict(
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size]
         reps = draws if isinstance(model, AffineGCNN) else 1
-        out.append(sum(F.softmax(_forward(model, xb, generator), -1) for _ in range(reps)) / reps)
+        probs = F.softmax(_forward(model, xb, generator), -1)
+        for _ in range(reps - 1):
+            probs = probs + F.softmax(_forward(model, xb, generator), -1)
+        out.append(probs / reps)
     return torch.cat(out)
 
 

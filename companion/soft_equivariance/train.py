@@ -119,7 +119,10 @@ def train(
             if window is not None
             else max(1, autotune_at // 2)
         )
-        window = min(window, autotune_at)
+        # (step, window) of the one auto-tuning event; an int window, never None, in the loop.
+        tune: tuple[int, int] | None = (autotune_at, min(window, autotune_at))
+    else:
+        tune = None
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     lam_initial = lam_t.clone()
@@ -132,8 +135,8 @@ def train(
     tuned_at = None
     model.train()
     for step in progress(range(steps), desc=desc or "training", total=steps):
-        if autotune_at is not None and step == autotune_at:
-            r_ref = reference_regularizer(r_hist[autotune_at - window : autotune_at])
+        if tune is not None and step == tune[0]:
+            r_ref = reference_regularizer(r_hist[tune[0] - tune[1] : tune[0]])
             lam_t = autotune_strengths(lam_t, r_ref.to(lam_t), p)
             tuned_at = step
         if batch_size is None or batch_size >= x.shape[0]:
