@@ -36,14 +36,14 @@ which later chapters assume:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from e3nn import o3
 from torch import nn
 
-from .checks import check_int, check_square, check_tensor
+from .checks import check_int, check_same_len, check_square, check_tensor
 from .groups import VECTOR, haar_o3
 from .utils import progress
 
@@ -209,10 +209,7 @@ def train_regressor(
     """
     x = check_tensor(x, "x", ndim=3, last_dims=(3,), floating=True)
     y = check_tensor(y, "y", ndim=2, last_dims=(3,), floating=True)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
-        )
+    check_same_len(x, y, "x and y")
     steps = check_int(steps, "steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if equiv_weight < 0:
@@ -325,8 +322,8 @@ def tensor_power_differential(a: torch.Tensor, rank: int) -> torch.Tensor:
 
 
 def intertwiner_basis(
-    lie: list[tuple[torch.Tensor, torch.Tensor]],
-    discrete: list[tuple[torch.Tensor, torch.Tensor]] = (),
+    lie: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    discrete: Sequence[tuple[torch.Tensor, torch.Tensor]] = (),
     *,
     rtol: float = 1e-10,
 ) -> torch.Tensor:
@@ -489,7 +486,7 @@ def _sphere_points(n: int, dtype: torch.dtype, device: torch.device) -> torch.Te
     return torch.stack([r * torch.cos(phi), r * torch.sin(phi), z], -1)
 
 
-def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:
+def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:  # noqa: E741
     r"""The Wigner matrix :math:`D^{l}(R)` of rotations, in e3nn's real basis.
 
     :math:`D^l` is the irreducible representation of SO(3) of dimension :math:`2l+1`,
@@ -503,7 +500,7 @@ def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:
     :math:`D^1(R) = R`.
     ``r: (..., 3, 3)`` → ``(..., 2l+1, 2l+1)``.
     """
-    l = check_int(l, "l")
+    l = check_int(l, "l")  # noqa: E741
     r = _check_finite(check_square(r, "r", size=3), "r")
     x = _sphere_points(4 * l + 4, r.dtype, r.device)
     y = o3.spherical_harmonics(l, x, normalize=True)  # (n, 2l+1)

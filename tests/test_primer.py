@@ -88,7 +88,7 @@ def test_exp_of_generators_is_the_rotation_against_closed_forms():
         torch.linalg.matrix_exp(theta[:, None, None] * j), G.rotation_2d(theta)
     )
     lx, ly, lz = primer.so3_generators()
-    for axis, gen in zip(torch.eye(3, dtype=F64), (lx, ly, lz)):
+    for axis, gen in zip(torch.eye(3, dtype=F64), (lx, ly, lz), strict=True):
         # e3nn's axis-angle formula is an independent reference for exp(θ L_i)
         ref = o3.axis_angle_to_matrix(axis.expand(13, 3), theta)
         torch.testing.assert_close(torch.linalg.matrix_exp(theta[:, None, None] * gen), ref)
@@ -130,8 +130,11 @@ def test_tensor_power_acts_on_row_major_tensors():
 @settings(max_examples=25, deadline=None)
 def test_differential_is_the_derivative_of_the_representation(seed, rank, d):
     a = torch.randn(d, d, dtype=F64, generator=torch.Generator().manual_seed(seed))
+
     # autograd is the independent reference: d/dt ρ(exp tA) at t = 0
-    curve = lambda t: primer.tensor_power(torch.linalg.matrix_exp(t * a), rank)
+    def curve(t):
+        return primer.tensor_power(torch.linalg.matrix_exp(t * a), rank)
+
     jac = torch.func.jacfwd(curve)(torch.zeros((), dtype=F64))
     drho = primer.tensor_power_differential(a, rank)
     torch.testing.assert_close(drho, jac)
@@ -200,7 +203,7 @@ def test_semidirect_law_is_associative_has_inverses_and_matches_affine_matrices(
     a, b, c = (_random_affine(gen, (4,)) for _ in range(3))
     ab_c = primer.semidirect_compose(primer.semidirect_compose(a, b), c)
     a_bc = primer.semidirect_compose(a, primer.semidirect_compose(b, c))
-    for x, y in zip(ab_c, a_bc):
+    for x, y in zip(ab_c, a_bc, strict=True):
         torch.testing.assert_close(x, y)
     e = primer.semidirect_compose(a, primer.semidirect_inverse(a))
     torch.testing.assert_close(e[0], torch.zeros_like(e[0]))
@@ -216,7 +219,10 @@ def test_action_on_functions_is_a_left_action_and_moves_bumps_forward():
     gen = torch.Generator().manual_seed(3)
     g1, g2 = _random_affine(gen), _random_affine(gen)
     x0 = torch.tensor([0.5, -0.2], dtype=F64)
-    f = lambda x: torch.exp(-((x - x0) ** 2).sum(-1) - x[..., 0])
+
+    def f(x):
+        return torch.exp(-((x - x0) ** 2).sum(-1) - x[..., 0])
+
     pts = torch.randn(50, 2, dtype=F64, generator=gen)
     left = primer.act_on_function(g1, primer.act_on_function(g2, f))(pts)
     torch.testing.assert_close(
@@ -233,19 +239,19 @@ def test_wigner_d_is_a_homomorphism_and_carries_the_spherical_harmonics():
     gen = torch.Generator().manual_seed(4)
     r1, r2 = G.haar_so3(8, generator=gen, dtype=F64), G.haar_so3(8, generator=gen, dtype=F64)
     x = torch.randn(8, 3, dtype=F64, generator=gen)
-    for l in range(4):
+    for deg in range(4):
         torch.testing.assert_close(
-            primer.wigner_d(l, r1 @ r2), primer.wigner_d(l, r1) @ primer.wigner_d(l, r2)
+            primer.wigner_d(deg, r1 @ r2), primer.wigner_d(deg, r1) @ primer.wigner_d(deg, r2)
         )
-        y_rot = o3.spherical_harmonics(l, (r1 @ x[..., None])[..., 0], normalize=True)
-        y = o3.spherical_harmonics(l, x, normalize=True)
-        torch.testing.assert_close(y_rot, (primer.wigner_d(l, r1) @ y[..., None])[..., 0])
+        y_rot = o3.spherical_harmonics(deg, (r1 @ x[..., None])[..., 0], normalize=True)
+        y = o3.spherical_harmonics(deg, x, normalize=True)
+        torch.testing.assert_close(y_rot, (primer.wigner_d(deg, r1) @ y[..., None])[..., 0])
         # e3nn's Euler-angle route is an independent (if only ~1e-6 accurate) reference
-        ref = o3.Irrep(l, 1).D_from_matrix(r1)
-        torch.testing.assert_close(primer.wigner_d(l, r1), ref, atol=1e-5, rtol=0)
-        eye = torch.eye(2 * l + 1, dtype=F64)
+        ref = o3.Irrep(deg, 1).D_from_matrix(r1)
+        torch.testing.assert_close(primer.wigner_d(deg, r1), ref, atol=1e-5, rtol=0)
+        eye = torch.eye(2 * deg + 1, dtype=F64)
         torch.testing.assert_close(
-            primer.wigner_d(l, r1) @ primer.wigner_d(l, r1).mT, eye.expand(8, -1, -1)
+            primer.wigner_d(deg, r1) @ primer.wigner_d(deg, r1).mT, eye.expand(8, -1, -1)
         )
     # l = 1 is the rotation itself: e3nn's l = 1 harmonics are (x, y, z) / |x| times a constant
     torch.testing.assert_close(primer.wigner_d(1, r1), r1)
