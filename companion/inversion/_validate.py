@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch import nn
 
 from ..checks import check_tensor
 
@@ -30,6 +33,39 @@ def check_images(
             f"[{float(x.min()):.3g}, {float(x.max()):.3g}]"
         )
     return x
+
+
+def check_finite_number(
+    v: object, name: str, *, minimum: float | None = None, positive: bool = False
+) -> float:
+    """``v`` must be a real, finite number (``>= minimum``, or ``> 0`` if ``positive``)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v}")
+    if positive and not v > 0:
+        raise ValueError(f"{name} must be a positive number, got {v}")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    return float(v)
+
+
+def module_dtype(module: nn.Module) -> torch.dtype | None:
+    """The floating dtype of a module's first floating parameter (``None`` if it has none)."""
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return None
+
+
+def check_module_dtype(x: torch.Tensor, name: str, module: nn.Module, what: str) -> None:
+    """``x`` must have the dtype of ``module``'s parameters (a clear error instead of torch's)."""
+    dt = module_dtype(module)
+    if dt is not None and x.dtype != dt:
+        raise TypeError(
+            f"{name} must have the {what}'s dtype {dt}, got {x.dtype}; convert the tensor "
+            f"(.to({dt})) or the {what} (.to({x.dtype}))"
+        )
 
 
 def check_same_shape(
