@@ -73,6 +73,50 @@ def test_xi_is_a_chart(seed):
     assert torch.allclose(G.xi_inv(G.xi(a[keep])), a[keep], atol=1e-9)
 
 
+def _ill_conditioned(n: float, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """g = [[N, N-1], [N+1, N]] (det 1 exactly, cond ≈ 4N²) and its ξ⁻¹ in closed form.
+
+    σ₁ = N + √(N²+1), so log σ₁ = asinh N = -log σ₂; the top eigenvector of g gᵀ is at the
+    angle φ with (cos 2φ, sin 2φ) = (-1, N)/√(N²+1); R turns by atan(1/N).
+    """
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=dtype)
+    c = math.asinh(n) / math.sqrt(n * n + 1)
+    t = math.atan(1 / n)
+    ref = torch.tensor([[-c, c * n - t], [c * n + t, c]], dtype=F64)
+    return g, ref
+
+
+@pytest.mark.parametrize(
+    "n,dtype,tol",
+    [
+        (1e3, F64, 1e-14),
+        (1e4, F64, 1e-14),
+        (1e5, F64, 1e-14),
+        (30.0, torch.float32, 1e-6),
+        (300.0, torch.float32, 1e-6),
+    ],
+)
+def test_xi_inv_is_accurate_for_ill_conditioned_matrices(n, dtype, tol):
+    """The closed-form eigenvalues of g gᵀ lose ε·cond²: 4e-7 at cond 4e6, garbage at 4e8."""
+    g, ref = _ill_conditioned(n, dtype)
+    out = G.xi_inv(g).to(F64)
+    assert float((out - ref).norm() / ref.norm()) < tol
+    sv = G.singular_values2(g.to(F64))
+    assert torch.allclose(
+        sv, torch.tensor([-math.asinh(n), math.asinh(n)], dtype=F64).exp(), rtol=1e-15
+    )
+
+
+def test_det2_is_exact_where_the_products_cancel():
+    n = 2.0**27 + 1  # n² is not a float64 number: the plain formula is off by 1 here
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=F64)
+    assert float(g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]) != 1.0
+    assert float(G.det2(g)) == 1.0
+    gs = random_gl_plus(100, 7)
+    assert torch.allclose(G.det2(gs), torch.linalg.det(gs), rtol=1e-13)
+    assert torch.allclose(G.singular_values2(gs), torch.linalg.svdvals(gs).flip(-1), rtol=1e-13)
+
+
 def test_xi_inv_identity_and_traceless():
     assert torch.allclose(G.xi_inv(torch.eye(2, dtype=F64)), torch.zeros(2, 2, dtype=F64))
     a = torch.randn(100, 2, 2, dtype=F64, generator=torch.Generator().manual_seed(3))
@@ -206,6 +250,26 @@ def test_unweighted_lognormal_sampler_is_not_invariant():
     assert abs(a - b) > 5 * math.hypot(sa, sb) and abs(a - b) > 0.1 * a, (a, b)
 
 
+def test_haar_densities_reject_what_they_do_not_measure():
+    """det g ≤ 0 lies outside GL⁺; a non-symmetric x is not a log P (both used to pass)."""
+    with pytest.raises(ValueError, match="positive determinant"):
+        H.haar_density_entries(torch.diag(torch.tensor([1.0, -2.0], dtype=F64)))
+    with pytest.raises(ValueError, match="positive determinant"):
+        H.haar_density_entries(torch.zeros(3, 2, 2, dtype=F64))
+    with pytest.raises(ValueError, match="finite"):
+        H.haar_density_entries(torch.full((2, 2), math.nan, dtype=F64))
+    x = torch.tensor([[0.3, 0.2], [-0.2, 0.1]], dtype=F64)  # symmetric part diag(0.3, 0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        H.haar_density_log(x)
+    with pytest.raises(ValueError, match="symmetric"):
+        H.haar_density_log(x.float(), "SL(2)")
+    with pytest.raises(ValueError, match="finite"):
+        H.haar_density_log(torch.full((2, 2), math.inf, dtype=F64))
+    # rounding-level asymmetry still passes
+    xs = torch.tensor([[0.3, 0.2], [0.2 + 1e-15, 0.1]], dtype=F64)
+    assert torch.isfinite(H.haar_density_log(xs))
+
+
 # ----------------------------------------------------------------------------- layers
 
 
@@ -280,6 +344,50 @@ def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
     assert not torch.equal(
         c2.last_samples_out.g, c2.last_samples_in.g
     )  # new samples after the block
+
+
+def test_window_from_samples_holds_every_kernel_support():
+    """Default window: a scaled-up sample's kernel is cut at the edge; window='samples' is not."""
+    h = H.sample_group(
+        6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(8)
+    )
+    assert float(torch.linalg.matrix_norm(h.g, ord=2).max()) > 1.3
+    for window, cut in (("kernel", True), ("samples", False)):
+        lift = L.LiftingConv(1, 2, 7, "GL+(2)", window=window)
+        size = lift.window_size(h)
+        # the mask on a window far larger than any support
+        big = L.kernel_offsets(61, dtype=F64)
+        z = torch.einsum("nab,klb->nkla", h.g_inv.to(F64), big) / lift.radius
+        inside = L.bump_mask(z) > 0
+        half = size // 2
+        outside = inside.clone()
+        outside[:, 30 - half : 31 + half, 30 - half : 31 + half] = False
+        assert bool(outside.any()) == cut, (window, size)
+        # the output keeps its size whatever the window
+        x = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(9))
+        assert lift(x, h).shape == (2, 2, 6, 12, 12)
+        conv = L.GroupConv(2, 2, 5, "GL+(2)", window=window, padding=1)
+        assert conv(lift(x, h), h, h).shape == (2, 2, 6, 10, 10)
+    with pytest.raises(ValueError, match="window"):
+        L.LiftingConv(1, 2, 7, "GL+(2)", window="auto")
+
+
+def test_window_from_samples_lowers_the_affine_equivariance_error():
+    """The chapter's setting: the cut supports raise the error of Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H)."""
+    f = _smooth_digits(4, 10)  # 48 x 48
+    h = H.sample_group(
+        6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(10)
+    )
+    u = (
+        rotation_2d(torch.tensor(1.2, dtype=F64)) @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
+    ).float()
+    errs = {}
+    for window in L.WINDOWS:
+        lift = L.LiftingConv(1, 4, 15, "GL+(2)", window=window)
+        with torch.no_grad():
+            a = lift(D.warp(f, u), h)
+            errs[window] = _rel(a, D.warp(lift(f, h.left_mul(torch.linalg.inv(u))), u))
+    assert errs["samples"] < 0.5 * errs["kernel"], errs
 
 
 @pytest.mark.parametrize("layer", ["lift", "group"])
