@@ -379,7 +379,8 @@ def test_window_from_samples_lowers_the_affine_equivariance_error():
         6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(10)
     )
     u = (
-        rotation_2d(torch.tensor(1.2, dtype=F64)) @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
+        rotation_2d(torch.tensor(1.2, dtype=F64))
+        @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
     ).float()
     errs = {}
     for window in L.WINDOWS:
