@@ -11,7 +11,14 @@ Reference: Puny, Atzmon, Ben-Hamu, Misra, Grover, Smith, Lipman, *Frame Averagin
 Invariant and Equivariant Network Design*, ICLR 2022.
 """
 
-from .averaging import FEATURE_TYPES, FrameAveraging, from_frame, to_frame
+from .averaging import (
+    FEATURE_TYPES,
+    FrameAveraging,
+    feature_action,
+    from_frame,
+    rigid_motion,
+    to_frame,
+)
 from .models import GNNBackbone, MLPBackbone, fa_model
 from .nbody import (
     NBodyData,
@@ -36,6 +43,8 @@ __all__ = [
     "FrameAveraging",
     "from_frame",
     "to_frame",
+    "feature_action",
+    "rigid_motion",
     "GNNBackbone",
     "MLPBackbone",
     "fa_model",
