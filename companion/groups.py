@@ -11,7 +11,7 @@ Conventions used throughout the book
 * Rank-2 tensors :math:`T \in \mathbb{R}^{3\times 3}` are stored flattened row-major,
   ``vec(T): (..., 9)``; then :math:`\mathrm{vec}(gTg^\top) = (g\otimes g)\,\mathrm{vec}(T)`.
 * e3nn's irreducible representations (``"1x0e + 1x1o"``) are available through
-  :func:`irreps`; note that e3nn orders the components of a vector ``(y, z, x)``.
+  :func:`irreps`; in e3nn 0.6 the components of a vector (``1o``) are ``(x, y, z)``.
 
 A map :math:`f` is *equivariant* when :math:`f(\rho_{in}(g)x) = \rho_{out}(g) f(x)`
 for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
