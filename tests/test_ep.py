@@ -481,8 +481,10 @@ def test_bad_constructor_and_helper_arguments():
     asym, _, _ = make(20, symmetric=False)
     with pytest.raises(ValueError, match="angle"):
         rotate_backward_weights(asym, 200.0)
-    with pytest.raises(TypeError, match="angle"):
+    with pytest.raises(ValueError, match="angle"):
         rotate_backward_weights(asym, float("nan"))
+    with pytest.raises(TypeError, match="angle"):
+        rotate_backward_weights(asym, "90")
     with pytest.raises(ValueError, match="symmetric"):
         energy(asym, sigmoid(asym.solve(x)), x)
     with pytest.raises(ValueError, match="a must be real"):

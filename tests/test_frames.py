@@ -556,9 +556,9 @@ def test_bad_simulator_and_model_inputs_raise():
         simulate(x, v[:, :4], q, 3)
     with pytest.raises(ValueError, match="n_steps must be >= 0"):
         simulate(x, v, q, -1)
-    with pytest.raises(ValueError, match="dt must be positive"):
+    with pytest.raises(ValueError, match="dt must be > 0"):
         simulate(x, v, q, 3, dt=0.0)
-    with pytest.raises(ValueError, match="max_force must be positive"):
+    with pytest.raises(ValueError, match="max_force must be > 0"):
         coulomb_forces(x, q, max_force=0.0)
     x_nan = x.clone()
     x_nan[0, 0, 0] = float("nan")

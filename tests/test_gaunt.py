@@ -26,6 +26,7 @@ from companion.gaunt import (
     wigner_3j_000,
 )
 from companion.gaunt.bench import compare, loglog_slope, markdown_table
+from companion.groups import irreps
 
 F64 = torch.float64
 
@@ -36,12 +37,7 @@ def _rand(*shape, seed=0, dtype=F64):
 
 def _wigner_d(L, R):
     """Block-diagonal e3nn Wigner D of degrees 0..L (built in float64)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(F64)
-    try:
-        return o3.Irreps([(1, (l, 1)) for l in range(L + 1)]).D_from_matrix(R.to(F64))
-    finally:
-        torch.set_default_dtype(old)
+    return irreps(o3.Irreps([(1, (l, 1)) for l in range(L + 1)]))(R.to(F64))
 
 
 # ----------------------------------------------------------------------------- coefficients

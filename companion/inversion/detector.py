@@ -44,7 +44,7 @@ from torch import nn
 
 from pathlib import Path
 
-from ..checks import check_int
+from ..checks import check_choice, check_int, check_number
 from ..utils import progress
 from ._validate import check_images, check_same_shape
 from .align import flow_smoothness, warp
@@ -111,8 +111,7 @@ class InvertibilityDetector(nn.Module):
         super().__init__()
         w = check_int(width, "width", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=1)
-        if not isinstance(max_flow, (int, float)) or max_flow <= 0:
-            raise ValueError(f"max_flow must be a positive number, got {max_flow!r}")
+        check_number(max_flow, "max_flow", minimum=0, open_min=True)
         self.max_flow = float(max_flow)
         self.align = bool(align)
         layers: list[nn.Module] = [nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2)]
@@ -267,8 +266,7 @@ def load_detector(
     """
     from .generator import WEIGHTS_DIR, _load_state
 
-    if name not in DETECTORS:
-        raise ValueError(f"name must be one of {tuple(DETECTORS)}, got {name!r}")
+    check_choice(name, "name", tuple(DETECTORS))
     path = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
     net = _load_state(InvertibilityDetector(align=DETECTORS[name]), path, f"detector {name!r}")
     net.requires_grad_(False)

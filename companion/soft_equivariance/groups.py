@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..checks import check_int, check_square, check_tensor
+from ..checks import check_choice, check_int, check_square, check_tensor
 from ..groups import SCALAR, TENSOR2, VECTOR, Representation, haar_o3, haar_so2, haar_so3
 
 __all__ = [
@@ -53,9 +53,7 @@ _PLANE_AXES = {
 
 
 def _check_order(k: object, name: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k not in ORDERS:
-        raise ValueError(f"{name} must be a tensor order in {ORDERS}, got {k!r}")
-    return k
+    return check_choice(k, name, ORDERS)
 
 
 def _generator(i: int, j: int) -> torch.Tensor:
@@ -249,8 +247,7 @@ def o2_plane(plane: str) -> MatrixGroup:
     reflection of its second axis (``diag(1, −1, 1)`` for ``"xy"``); the fixed axis is
     never reflected, as in the paper's ``Embed(O(2), 3)``.
     """
-    if plane not in _PLANE_AXES:
-        raise ValueError(f"plane must be one of {PLANES}, got {plane!r}")
+    check_choice(plane, "plane", PLANES)
     i, j, _ = _PLANE_AXES[plane]
     refl = torch.eye(3, dtype=torch.float64)
     refl[j, j] = -1.0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..checks import check_int, check_tensor
+from ..checks import check_int, check_same_len, check_tensor
 from ..utils import progress
 from .groups import MatrixGroup
 from .model import soft_linears
@@ -55,10 +55,7 @@ def mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Mean squared error of ``model(x)`` against ``y: (N, D)`` (evaluation mode, no gradients)."""
     x = check_tensor(x, "x", ndim=2, floating=True)
     y = check_tensor(y, "y", ndim=2, floating=True)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
-        )
+    check_same_len(x, y, "x and y")
     return float(nn.functional.mse_loss(model(x), y))
 
 
@@ -100,10 +97,7 @@ def train(
     param = next(model.parameters())
     x = check_tensor(x, "x", ndim=2, floating=True).to(param.device, param.dtype)
     y = check_tensor(y, "y", ndim=2, floating=True).to(param.device, param.dtype)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
-        )
+    check_same_len(x, y, "x and y")
     steps = check_int(steps, "steps", minimum=1)
     groups = _check_groups(groups) if groups is not None else []
     k = len(groups)
