@@ -58,7 +58,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_number, check_tensor
 
 __all__ = [
     "laplacian",
@@ -119,8 +119,7 @@ def spectral_node_keys(adj: torch.Tensor, *, decimals: int = 6, tol: float = 1e-
     """
     adj = _check_adj(adj)
     decimals = check_int(decimals, "decimals", minimum=0)
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (0 < tol < 1):
-        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    tol = check_number(tol, "tol", minimum=0.0, maximum=1.0, open_min=True, open_max=True)
     evals, evecs = torch.linalg.eigh(laplacian(adj.double()))
     scale = max(1.0, float(evals.abs().max()))
     # group consecutive (sorted) eigenvalues into eigenspaces
@@ -268,8 +267,7 @@ class GraphFrameAveraging(nn.Module):
         super().__init__()
         if not callable(backbone):
             raise TypeError(f"backbone must be callable, got {type(backbone).__name__}")
-        if output not in ("graph", "node"):
-            raise ValueError(f"output must be 'graph' or 'node', got {output!r}")
+        output = check_choice(output, "output", ("graph", "node"))
         self.backbone = backbone
         self.output = output
         self.max_frame = check_int(max_frame, "max_frame", minimum=1)

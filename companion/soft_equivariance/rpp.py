@@ -32,12 +32,10 @@ ours is exactly O(3)-equivariant and needs none.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from ..checks import check_int
+from ..checks import check_int, check_number
 from .groups import MatrixGroup, TensorRep
 from .model import GatedNonlinearity, InertiaFeatures, SoftLinear, _check_rep
 from .projector import _check_group
@@ -66,13 +64,7 @@ class RPPLinear(nn.Module):
         super().__init__()
         _check_rep(rep_in, "rep_in"), _check_rep(rep_out, "rep_out")
         self.group = _check_group(group)
-        if (
-            isinstance(residual_scale, bool)
-            or not isinstance(residual_scale, (int, float))
-            or not math.isfinite(residual_scale)
-            or residual_scale < 0
-        ):
-            raise ValueError(f"residual_scale must be a finite number >= 0, got {residual_scale!r}")
+        residual_scale = check_number(residual_scale, "residual_scale", minimum=0.0)
         self.equivariant = SoftLinear(rep_in, rep_out, generator=generator, dtype=dtype)
         self.equivariant.group = self.group
         self.residual = SoftLinear(rep_in, rep_out, generator=generator, dtype=dtype)
@@ -147,9 +139,8 @@ def rpp_penalty(model: nn.Module, *, equiv_wd: float, basic_wd: float) -> torch.
         equiv_wd: weight decay of the equivariant path (:math:`\propto 1/\sigma_A^2`), ``≥ 0``.
         basic_wd: weight decay of the residual path (:math:`\propto 1/\sigma_B^2`), ``≥ 0``.
     """
-    for name, v in (("equiv_wd", equiv_wd), ("basic_wd", basic_wd)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-            raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    equiv_wd = check_number(equiv_wd, "equiv_wd", minimum=0.0)
+    basic_wd = check_number(basic_wd, "basic_wd", minimum=0.0)
     layers = rpp_layers(model)
     if not layers:
         raise ValueError("model has no RPPLinear layer")
