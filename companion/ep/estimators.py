@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..checks import check_int, check_tensor
+from ..checks import check_int, check_number, check_tensor
 from .network import EPNetwork, complex_dtype, sigmoid
 
 __all__ = [
@@ -172,11 +172,7 @@ def dadbeta_exact(
 
 
 def _check_beta(beta: object, name: str) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(beta).__name__}")
-    if not math.isfinite(beta) or beta <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {beta}")
-    return float(beta)
+    return check_number(beta, name, minimum=0, open_min=True)
 
 
 def dadbeta_classic(

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_int, check_tensor
+from ..checks import check_int, check_number, check_tensor
 
 __all__ = [
     "NBodyData",
@@ -118,8 +118,7 @@ def coulomb_forces(
     ``max_force`` where it is larger, so that :math:`f_{ij} = -f_{ji}` always.
     """
     _check_state(x, None, charges)
-    if not max_force > 0:
-        raise ValueError(f"max_force must be positive, got {max_force}")
+    check_number(max_force, "max_force", minimum=0, open_min=True, finite=False)
     eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
     return _forces(x, _pair_strength(charges.to(x.dtype), strength), eye, max_force)
 
@@ -154,10 +153,8 @@ def simulate(
     """
     _check_state(x, v, charges)
     n_steps = check_int(n_steps, "n_steps")
-    if not dt > 0:
-        raise ValueError(f"dt must be positive, got {dt}")
-    if not max_force > 0:
-        raise ValueError(f"max_force must be positive, got {max_force}")
+    check_number(dt, "dt", minimum=0, open_min=True)
+    check_number(max_force, "max_force", minimum=0, open_min=True, finite=False)
     x, v = x.clone(), v.clone()
     kqq = _pair_strength(charges.to(x.dtype), strength)
     eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)

@@ -35,14 +35,13 @@ Shapes: ``x1: (..., (L1+1)**2)``, ``x2: (..., (L2+1)**2)``, leading dimensions
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 
 import torch
 from e3nn import o3
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_tensor
+from ..utils import default_dtype
 from .coefficients import allowed_paths, gaunt_tensor, gaunt_to_wigner_constant
 from .sh_fourier import (
     cached_on,
@@ -376,8 +375,7 @@ _MAX_PLANS = 1024
 def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
     """Validate the arguments of :func:`gaunt_product` and choose what to run (cached per signature)."""
     L1, L2, L_out, batch = _check_pair(x1, x2, L_out)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice(method, "method", METHODS)
     if method == "auto":
         method = "dense" if L1 + L2 <= DENSE_MAX_DEGREE else "fft"
     out_dtype = check_tensor(x1, "x1").dtype  # already checked by _check_pair; narrows the type
@@ -449,7 +447,7 @@ def e3nn_gaunt_tensor_product(
     paths = allowed_paths(L1, L2, L_out)
     consts = [gaunt_to_wigner_constant(a, b, c) for a, b, c in paths]
     instr = [(a, b, c, "uuu", True, k * k) for (a, b, c), k in zip(paths, consts, strict=True)]
-    with _default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
+    with default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
         tp = o3.TensorProduct(
             _gaunt_irreps(channels, L1),
             _gaunt_irreps(channels, L2),
@@ -464,16 +462,6 @@ def e3nn_gaunt_tensor_product(
         [torch.full((channels,), math.copysign(1.0, k), dtype=torch.float64) for k in consts]
     )
     return tp.to(torch.float64), weight
-
-
-@contextmanager
-def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
 
 
 _TP_CACHE: dict[tuple, tuple[o3.TensorProduct, torch.Tensor]] = {}
@@ -529,7 +517,7 @@ def gaunt_product_grid(
     if key not in _GRID_CACHE:
         res = grid_resolution(L1, L2, L_out)
         kw = dict(normalization="integral", dtype=torch.float64)
-        with _default_dtype(torch.float64):  # e3nn's quadrature weights use the default dtype
+        with default_dtype(torch.float64):  # e3nn's quadrature weights use the default dtype
             mods = (
                 o3.ToS2Grid(L1, res, **kw),
                 o3.ToS2Grid(L2, res, **kw),

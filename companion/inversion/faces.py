@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..checks import check_int
+from ..checks import check_int, check_number
 
 __all__ = ["OOD_KINDS", "FaceBatch", "render_faces"]
 
@@ -267,8 +267,7 @@ def render_faces(
     if size not in (32, 64):
         raise ValueError(f"size must be 32 or 64, got {size}")
     max_additions = check_int(max_additions, "max_additions", minimum=1)
-    if not isinstance(ood_prob, (int, float)) or isinstance(ood_prob, bool):
-        raise TypeError(f"ood_prob must be a float, got {type(ood_prob).__name__}")
+    check_number(ood_prob, "ood_prob")
     if not 0.0 <= ood_prob <= 1.0:
         raise ValueError(f"ood_prob must lie in [0, 1], got {ood_prob}")
     if ood is None:

@@ -21,6 +21,7 @@ import torch
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import jaccard_score
 
+from ..checks import check_choice
 from ._validate import check_images, check_same_shape
 
 __all__ = ["mask_iou", "region_psnr", "region_ssim", "REGIONS"]
@@ -29,6 +30,11 @@ REGIONS = ("whole", "in", "out")
 
 
 def _binary(mask: torch.Tensor, name: str) -> np.ndarray:
+    """A ``(batch, 1, H, W)`` mask, bool or floating with values in {0, 1}, as a numpy bool array."""
+    if isinstance(mask, torch.Tensor) and mask.dtype == torch.bool:
+        if mask.ndim != 4 or mask.shape[1] != 1:
+            raise ValueError(f"{name} must have shape (batch, 1, H, W), got {tuple(mask.shape)}")
+        return mask.detach().cpu().numpy()
     mask = check_images(mask, name, channels=1)
     if not torch.all((mask == 0) | (mask == 1)):
         raise ValueError(f"{name} must be binary (0 or 1); threshold a soft mask first")
@@ -36,7 +42,10 @@ def _binary(mask: torch.Tensor, name: str) -> np.ndarray:
 
 
 def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-image IoU ``(batch,)`` of binary masks ``pred, target: (batch, 1, H, W)``."""
+    """Per-image IoU ``(batch,)`` of binary masks ``pred, target: (batch, 1, H, W)``.
+
+    A mask is a ``bool`` tensor or a floating one holding only 0 and 1.
+    """
     p = _binary(pred, "pred")
     t = _binary(target, "target")
     if p.shape != t.shape:
@@ -57,8 +66,7 @@ def _region(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str):
     m = _binary(mask, "mask")
     if m.shape[0] != x.shape[0] or m.shape[2:] != tuple(x.shape[2:]):
         raise ValueError(f"mask must have shape {(x.shape[0], 1, *x.shape[2:])}, got {m.shape}")
-    if region not in REGIONS:
-        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    check_choice(region, "region", REGIONS)
     sel = np.ones_like(m) if region == "whole" else (m if region == "out" else ~m)
     xs = x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
     ys = y.detach().cpu().double().numpy().transpose(0, 2, 3, 1)

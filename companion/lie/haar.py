@@ -32,8 +32,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..checks import check_int, check_square
-from .groups import algebra_dim, check_gl_plus, check_group, eigh_sym, from_coords, rotation
+from ..checks import check_choice, check_int, check_number, check_square
+from ..groups import rotation_2d
+from .groups import algebra_dim, check_gl_plus, check_group, eigh_sym, from_coords
 
 __all__ = [
     "GroupSample",
@@ -118,10 +119,8 @@ def sample_angles(
     (the released code uses ``linspace``, which repeats :math:`\pm\pi` when ``b = 1``).
     """
     n = check_int(n, "n", minimum=1)
-    if kind not in ROTATION_SAMPLERS:
-        raise ValueError(f"kind must be one of {ROTATION_SAMPLERS}, got {kind!r}")
-    if not isinstance(bound, (int, float)) or not 0 < bound <= 1:
-        raise ValueError(f"bound must be a number in (0, 1], got {bound!r}")
+    check_choice(kind, "kind", ROTATION_SAMPLERS)
+    check_number(bound, "bound", minimum=0, maximum=1, open_min=True)
     if kind == "uniform":
         u = torch.rand(n, generator=generator, dtype=torch.float64)
     else:
@@ -160,8 +159,8 @@ def sample_group(
     lam, vec = eigh_sym(x)
     exp_x = (vec * lam.exp().unsqueeze(-2)) @ vec.transpose(-1, -2)
     exp_mx = (vec * (-lam).exp().unsqueeze(-2)) @ vec.transpose(-1, -2)
-    g = exp_x @ rotation(theta)
-    g_inv = rotation(-theta) @ exp_mx
+    g = exp_x @ rotation_2d(theta)
+    g_inv = rotation_2d(-theta) @ exp_mx
     coords = torch.cat([v, math.sqrt(2.0) * theta[:, None]], -1)
     if spd_var > 0:
         log_q = -0.5 * (v**2).sum(-1) / spd_var - 0.5 * (d - 1) * math.log(2 * math.pi * spd_var)
@@ -180,9 +179,23 @@ def sample_group(
 
 def haar_density_entries(g: torch.Tensor) -> torch.Tensor:
     r""":math:`|\det g|^{-n}` for ``g: (..., n, n)``: the Haar density of GL⁺(n) w.r.t. the
-    Lebesgue measure on the entries. Returns ``(...)``."""
+    Lebesgue measure on the entries. Returns ``(...)``.
+
+    Raises ``ValueError`` for a non-finite ``g`` or :math:`\det g \le 0` (outside GL⁺(n);
+    the density is meant for one component, and ``|det g|`` would silently fold the other
+    one onto it).
+    """
     g = check_square(g, "g")
-    return torch.linalg.det(g).abs() ** (-g.shape[-1])
+    if g.is_complex():
+        raise TypeError(f"g must be real, got {g.dtype}")
+    if not torch.isfinite(g).all():
+        raise ValueError("g must hold finite entries")
+    det = torch.linalg.det(g)
+    if g.numel() and not (det > 0).all():
+        raise ValueError(
+            f"g must have positive determinant (GL+); smallest det is {float(det.min()):.3e}"
+        )
+    return det ** (-g.shape[-1])
 
 
 def haar_density_polar(s: torch.Tensor) -> torch.Tensor:
@@ -198,10 +211,25 @@ def haar_density_log(x: torch.Tensor, group: str = "GL+(2)") -> torch.Tensor:
     ``x: (..., 2, 2)`` symmetric (:math:`X = \log P`, the :math:`\mathfrak p` part of
     :math:`\xi^{-1}(g)`); :math:`t_i` its eigenvalues; :math:`c = \sqrt2` for GL⁺(2) (w.r.t.
     :math:`dv\,d\theta`, 3 + 1 coordinates) and :math:`c = 1` for SL(2) (2 + 1 coordinates).
-    Returns ``(...)``.
+    Returns ``(...)``. A non-symmetric ``x`` (beyond rounding: ``|x - x^T|`` above
+    ``1e-6`` (float32) or ``1e-12`` (float64) times ``max(1, |x|)``) or a non-finite one raises a
+    ``ValueError``: the density is a function of the symmetric part only, so a full algebra
+    element passed by mistake would silently be measured by its symmetric part.
     """
     group = check_group(group)
     x = check_square(x, "x", size=2)
+    if x.is_complex():
+        raise TypeError(f"x must be real, got {x.dtype}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x must hold finite entries")
+    skew = (x[..., 0, 1] - x[..., 1, 0]).abs()
+    rtol = 1e-12 if x.dtype == torch.float64 else 1e-6
+    scale = x.abs().amax(dim=(-1, -2)).clamp_min(1.0)
+    if (skew > rtol * scale).any():
+        raise ValueError(
+            "x must be symmetric (the log P part of xi^-1(g)); "
+            f"max |x - x^T| is {float(skew.max()):.2e}"
+        )
     delta = 2.0 * torch.sqrt(
         (0.5 * (x[..., 0, 0] - x[..., 1, 1])) ** 2 + (0.5 * (x[..., 0, 1] + x[..., 1, 0])) ** 2
     )
@@ -281,8 +309,7 @@ def haar_integral(
         raise TypeError(f"phi must be callable, got {type(phi).__name__}")
     n = check_int(n_samples, "n_samples", minimum=2)
     kinds = ("entries", "polar", "log", "lognormal")
-    if coords not in kinds:
-        raise ValueError(f"coords must be one of {kinds}, got {coords!r}")
+    check_choice(coords, "coords", kinds)
     if coords == "entries":
         eye = torch.eye(2, dtype=torch.float64)
         g = eye + entry_std * torch.randn(n, 2, 2, generator=generator, dtype=torch.float64)
@@ -300,7 +327,7 @@ def haar_integral(
         s, log_q = _wishart2(n, wishart_df, wishart_scale, generator)
         theta = 2 * math.pi * torch.rand(n, generator=generator, dtype=torch.float64)
         lam, vec = eigh_sym(s)
-        g = ((vec * lam.sqrt().unsqueeze(-2)) @ vec.transpose(-1, -2)) @ rotation(theta)
+        g = ((vec * lam.sqrt().unsqueeze(-2)) @ vec.transpose(-1, -2)) @ rotation_2d(theta)
         w = haar_density_polar(s) * 2 * math.pi * torch.exp(-log_q)
         f = w * phi(g).to(torch.float64)
     else:
