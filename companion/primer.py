@@ -36,7 +36,7 @@ which later chapters assume:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -323,7 +323,7 @@ def tensor_power_differential(a: torch.Tensor, rank: int) -> torch.Tensor:
 
 def intertwiner_basis(
     lie: list[tuple[torch.Tensor, torch.Tensor]],
-    discrete: list[tuple[torch.Tensor, torch.Tensor]] = (),
+    discrete: Sequence[tuple[torch.Tensor, torch.Tensor]] = (),
     *,
     rtol: float = 1e-10,
 ) -> torch.Tensor:

@@ -88,7 +88,7 @@ def test_exp_of_generators_is_the_rotation_against_closed_forms():
         torch.linalg.matrix_exp(theta[:, None, None] * j), G.rotation_2d(theta)
     )
     lx, ly, lz = primer.so3_generators()
-    for axis, gen in zip(torch.eye(3, dtype=F64), (lx, ly, lz)):
+    for axis, gen in zip(torch.eye(3, dtype=F64), (lx, ly, lz), strict=True):
         # e3nn's axis-angle formula is an independent reference for exp(θ L_i)
         ref = o3.axis_angle_to_matrix(axis.expand(13, 3), theta)
         torch.testing.assert_close(torch.linalg.matrix_exp(theta[:, None, None] * gen), ref)
@@ -131,7 +131,10 @@ def test_tensor_power_acts_on_row_major_tensors():
 def test_differential_is_the_derivative_of_the_representation(seed, rank, d):
     a = torch.randn(d, d, dtype=F64, generator=torch.Generator().manual_seed(seed))
     # autograd is the independent reference: d/dt ρ(exp tA) at t = 0
-    curve = lambda t: primer.tensor_power(torch.linalg.matrix_exp(t * a), rank)
+
+    def curve(t):
+        return primer.tensor_power(torch.linalg.matrix_exp(t * a), rank)
+
     jac = torch.func.jacfwd(curve)(torch.zeros((), dtype=F64))
     drho = primer.tensor_power_differential(a, rank)
     torch.testing.assert_close(drho, jac)
@@ -200,7 +203,7 @@ def test_semidirect_law_is_associative_has_inverses_and_matches_affine_matrices(
     a, b, c = (_random_affine(gen, (4,)) for _ in range(3))
     ab_c = primer.semidirect_compose(primer.semidirect_compose(a, b), c)
     a_bc = primer.semidirect_compose(a, primer.semidirect_compose(b, c))
-    for x, y in zip(ab_c, a_bc):
+    for x, y in zip(ab_c, a_bc, strict=True):
         torch.testing.assert_close(x, y)
     e = primer.semidirect_compose(a, primer.semidirect_inverse(a))
     torch.testing.assert_close(e[0], torch.zeros_like(e[0]))
@@ -216,7 +219,10 @@ def test_action_on_functions_is_a_left_action_and_moves_bumps_forward():
     gen = torch.Generator().manual_seed(3)
     g1, g2 = _random_affine(gen), _random_affine(gen)
     x0 = torch.tensor([0.5, -0.2], dtype=F64)
-    f = lambda x: torch.exp(-((x - x0) ** 2).sum(-1) - x[..., 0])
+
+    def f(x):
+        return torch.exp(-((x - x0) ** 2).sum(-1) - x[..., 0])
+
     pts = torch.randn(50, 2, dtype=F64, generator=gen)
     left = primer.act_on_function(g1, primer.act_on_function(g2, f))(pts)
     torch.testing.assert_close(
