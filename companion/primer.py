@@ -322,7 +322,7 @@ def tensor_power_differential(a: torch.Tensor, rank: int) -> torch.Tensor:
 
 
 def intertwiner_basis(
-    lie: list[tuple[torch.Tensor, torch.Tensor]],
+    lie: Sequence[tuple[torch.Tensor, torch.Tensor]],
     discrete: Sequence[tuple[torch.Tensor, torch.Tensor]] = (),
     *,
     rtol: float = 1e-10,
@@ -486,7 +486,7 @@ def _sphere_points(n: int, dtype: torch.dtype, device: torch.device) -> torch.Te
     return torch.stack([r * torch.cos(phi), r * torch.sin(phi), z], -1)
 
 
-def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:
+def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:  # noqa: E741
     r"""The Wigner matrix :math:`D^{l}(R)` of rotations, in e3nn's real basis.
 
     :math:`D^l` is the irreducible representation of SO(3) of dimension :math:`2l+1`,
@@ -500,7 +500,7 @@ def wigner_d(l: int, r: torch.Tensor) -> torch.Tensor:
     :math:`D^1(R) = R`.
     ``r: (..., 3, 3)`` → ``(..., 2l+1, 2l+1)``.
     """
-    l = check_int(l, "l")
+    l = check_int(l, "l")  # noqa: E741
     r = _check_finite(check_square(r, "r", size=3), "r")
     x = _sphere_points(4 * l + 4, r.dtype, r.device)
     y = o3.spherical_harmonics(l, x, normalize=True)  # (n, 2l+1)

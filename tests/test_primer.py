@@ -130,8 +130,8 @@ def test_tensor_power_acts_on_row_major_tensors():
 @settings(max_examples=25, deadline=None)
 def test_differential_is_the_derivative_of_the_representation(seed, rank, d):
     a = torch.randn(d, d, dtype=F64, generator=torch.Generator().manual_seed(seed))
-    # autograd is the independent reference: d/dt ρ(exp tA) at t = 0
 
+    # autograd is the independent reference: d/dt ρ(exp tA) at t = 0
     def curve(t):
         return primer.tensor_power(torch.linalg.matrix_exp(t * a), rank)
 
@@ -239,19 +239,19 @@ def test_wigner_d_is_a_homomorphism_and_carries_the_spherical_harmonics():
     gen = torch.Generator().manual_seed(4)
     r1, r2 = G.haar_so3(8, generator=gen, dtype=F64), G.haar_so3(8, generator=gen, dtype=F64)
     x = torch.randn(8, 3, dtype=F64, generator=gen)
-    for l in range(4):
+    for deg in range(4):
         torch.testing.assert_close(
-            primer.wigner_d(l, r1 @ r2), primer.wigner_d(l, r1) @ primer.wigner_d(l, r2)
+            primer.wigner_d(deg, r1 @ r2), primer.wigner_d(deg, r1) @ primer.wigner_d(deg, r2)
         )
-        y_rot = o3.spherical_harmonics(l, (r1 @ x[..., None])[..., 0], normalize=True)
-        y = o3.spherical_harmonics(l, x, normalize=True)
-        torch.testing.assert_close(y_rot, (primer.wigner_d(l, r1) @ y[..., None])[..., 0])
+        y_rot = o3.spherical_harmonics(deg, (r1 @ x[..., None])[..., 0], normalize=True)
+        y = o3.spherical_harmonics(deg, x, normalize=True)
+        torch.testing.assert_close(y_rot, (primer.wigner_d(deg, r1) @ y[..., None])[..., 0])
         # e3nn's Euler-angle route is an independent (if only ~1e-6 accurate) reference
-        ref = o3.Irrep(l, 1).D_from_matrix(r1)
-        torch.testing.assert_close(primer.wigner_d(l, r1), ref, atol=1e-5, rtol=0)
-        eye = torch.eye(2 * l + 1, dtype=F64)
+        ref = o3.Irrep(deg, 1).D_from_matrix(r1)
+        torch.testing.assert_close(primer.wigner_d(deg, r1), ref, atol=1e-5, rtol=0)
+        eye = torch.eye(2 * deg + 1, dtype=F64)
         torch.testing.assert_close(
-            primer.wigner_d(l, r1) @ primer.wigner_d(l, r1).mT, eye.expand(8, -1, -1)
+            primer.wigner_d(deg, r1) @ primer.wigner_d(deg, r1).mT, eye.expand(8, -1, -1)
         )
     # l = 1 is the rotation itself: e3nn's l = 1 harmonics are (x, y, z) / |x| times a constant
     torch.testing.assert_close(primer.wigner_d(1, r1), r1)

@@ -284,7 +284,7 @@ class LiftingConv(_AffineConvBase):
             edge: the layer is then not the integral it approximates, and the equivariance
             error :math:`\Lambda(L_u f; H)` vs :math:`L_u\Lambda(f; u^{-1}H)` grows (the
             two sides cut different parts). ``"samples"`` sizes the window from the samples
-            (:meth:`window_size`) so that no support is cut, at the cost of a larger
+            (``window_size``) so that no support is cut, at the cost of a larger
             convolution; the output keeps its size (the extra width reads zero padding).
         kernel, hidden, omega: the :class:`ImplicitKernel`'s kind, width and frequency scale.
         group_scale: the Lie-algebra coordinates :math:`\xi^{-1}(h_j^{-1}\tilde h_i)` enter the
