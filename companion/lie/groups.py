@@ -219,7 +219,7 @@ def det2(g: torch.Tensor) -> torch.Tensor:
     :math:`g_{11}g_{22} - g_{12}g_{21}` loses the relative accuracy
     :math:`\varepsilon\,\mathrm{cond}(g)` when the two products nearly cancel; here both
     products are split into a rounded part and its exact rounding error
-    (:func:`_two_product`), the rounded parts cancel exactly (Sterbenz) and the errors
+    (Dekker's exact product), the rounded parts cancel exactly (Sterbenz) and the errors
     restore the lost digits. Returns ``(...)``.
     """
     p1, e1 = _two_product(g[..., 0, 0], g[..., 1, 1])
