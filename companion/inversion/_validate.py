@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -33,21 +31,6 @@ def check_images(
             f"[{float(x.min()):.3g}, {float(x.max()):.3g}]"
         )
     return x
-
-
-def check_finite_number(
-    v: object, name: str, *, minimum: float | None = None, positive: bool = False
-) -> float:
-    """``v`` must be a real, finite number (``>= minimum``, or ``> 0`` if ``positive``)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number, got {v}")
-    if positive and not v > 0:
-        raise ValueError(f"{name} must be a positive number, got {v}")
-    if minimum is not None and v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v}")
-    return float(v)
 
 
 def module_dtype(module: nn.Module) -> torch.dtype | None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_int
-from ._validate import check_finite_number, check_images, check_same_shape
+from ..checks import check_int, check_number
+from ._validate import check_images, check_same_shape
 
 __all__ = ["error_map", "baseline_mask"]
 
@@ -40,5 +40,5 @@ def baseline_mask(
     x: torch.Tensor, y: torch.Tensor, threshold: float, *, smooth: int = 1
 ) -> torch.Tensor:
     """The thresholded error mask ``(batch, 1, H, W)`` in ``{0, 1}`` (float)."""
-    threshold = check_finite_number(threshold, "threshold", minimum=0.0)
+    threshold = check_number(threshold, "threshold", minimum=0)
     return (error_map(x, y, smooth=smooth) > threshold).to(x.dtype)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..checks import check_int, check_tensor
-from ._validate import check_finite_number, check_images, check_module_dtype
+from ..checks import check_int, check_number, check_tensor
+from ._validate import check_images, check_module_dtype
 
 __all__ = ["InversionResult", "invert", "attribute_direction"]
 
@@ -68,12 +68,12 @@ def invert(
         raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
     images = check_images(images, "images")
     steps = check_int(steps, "steps", minimum=0)
-    lr = check_finite_number(lr, "lr", positive=True)
-    prior = check_finite_number(prior, "prior", minimum=0.0)
+    lr = check_number(lr, "lr", minimum=0, open_min=True)
+    prior = check_number(prior, "prior", minimum=0)
     check_module_dtype(images, "images", generator, "generator")
     if encoder is not None and z_init is not None:
         raise ValueError("give at most one of encoder and z_init")
-    d = generator.latent_dim
+    d = check_int(getattr(generator, "latent_dim", None), "generator.latent_dim", minimum=1)
     if z_init is not None:
         z0 = check_tensor(z_init, "z_init", ndim=2, last_dims=(d,), floating=True)
         if z0.shape[0] != images.shape[0]:
