@@ -396,7 +396,7 @@ def test_dtypes_are_respected(dtype, cdtype):
     )
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_runs_on_cuda():
     net, x, y = make(16)
     net, x, y = net.to("cuda"), x.to("cuda"), y.to("cuda")

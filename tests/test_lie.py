@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.groups import rotation_2d
+from companion.groups import GroupAction, equivariance_error, rotation_2d
 from companion.lie import data as D
 from companion.lie import groups as G
 from companion.lie import haar as H
@@ -281,6 +281,15 @@ def _smooth_digits(n: int, pad: int) -> torch.Tensor:
     return f
 
 
+IMAGE = GroupAction("image", lambda u, f: D.warp(f, u))
+"""u ∈ GL+(2) acts on images (and on lifted feature maps) by warping: (L_u f)(x) = f(u⁻¹x)."""
+SAMPLES = GroupAction(
+    "samples",
+    lambda u, h: [s.left_mul(u) for s in h] if isinstance(h, list) else h.left_mul(u),
+)
+"""... and on group samples H (or a list of them, one per layer) by left multiplication."""
+
+
 def _rel(a, b):
     return float((a - b).detach().norm() / b.detach().norm())
 
@@ -291,11 +300,10 @@ def test_lifting_exactly_equivariant_for_90_degrees():
         6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(1)
     )
     lift = L.LiftingConv(1, 4, 9, "GL+(2)")
-    a = lift(D.warp(f, ROT90), samples)
-    b = D.warp(lift(f, samples.left_mul(torch.linalg.inv(ROT90))), ROT90)
-    wrong = D.warp(lift(f, samples), ROT90)
-    assert _rel(a, b) < 1e-5
-    assert _rel(a, wrong) > 0.1
+    shifted = samples.left_mul(torch.linalg.inv(ROT90))
+    assert equivariance_error(lift, (f, shifted), ROT90, (IMAGE, SAMPLES), IMAGE) < 1e-5
+    # without shifting the samples by u^-1 the lifting is not equivariant
+    assert equivariance_error(lift, (f, samples), ROT90, (IMAGE, None), IMAGE) > 0.1
 
 
 def test_lifting_general_affine_shift_helps():
@@ -308,9 +316,9 @@ def test_lifting_general_affine_shift_helps():
         rotation_2d(torch.tensor(1.2, dtype=F64))
         @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
     ).float()
-    a = lift(D.warp(f, u), samples)
-    with_shift = _rel(a, D.warp(lift(f, samples.left_mul(torch.linalg.inv(u))), u))
-    without = _rel(a, D.warp(lift(f, samples), u))
+    shifted = samples.left_mul(torch.linalg.inv(u))
+    with_shift = equivariance_error(lift, (f, shifted), u, (IMAGE, SAMPLES), IMAGE)
+    without = equivariance_error(lift, (f, samples), u, (IMAGE, None), IMAGE)
     assert with_shift < 0.5 * without, (with_shift, without)
 
 
@@ -324,9 +332,9 @@ def test_group_conv_exactly_equivariant_for_90_degrees(group):
     conv = L.GroupConv(3, 2, 5, group)
     x = lift(f, h_in)
     ui = torch.linalg.inv(ROT90)
-    a = conv(D.warp(x, ROT90), h_in, h_out)
-    b = D.warp(conv(x, h_in.left_mul(ui), h_out.left_mul(ui)), ROT90)
-    assert _rel(a, b) < 1e-5
+    inputs = (x, h_in.left_mul(ui), h_out.left_mul(ui))
+    err = equivariance_error(conv, inputs, ROT90, (IMAGE, SAMPLES, SAMPLES), IMAGE)
+    assert err < 1e-5
 
 
 def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
@@ -334,10 +342,11 @@ def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
     f = _smooth_digits(4, 0)[..., 1:-1, 1:-1].contiguous()  # 26 x 26
     samples = model.draw_samples(torch.Generator().manual_seed(4))
     ui = torch.linalg.inv(ROT90)
-    with torch.no_grad():
-        a = model(D.warp(f, ROT90), samples)
-        b = model(f, [s.left_mul(ui) for s in samples])
-    assert _rel(a, b) < 1e-5
+    with torch.no_grad():  # invariant logits: the output is not acted on
+        err = equivariance_error(
+            model, (f, [s.left_mul(ui) for s in samples]), ROT90, (IMAGE, SAMPLES), None
+        )
+    assert err < 1e-5
     lift, c1, c2 = model.layers
     assert c1.last_samples_in is lift.last_samples_out  # input samples = previous output samples
     assert c2.last_samples_in is c1.last_samples_out

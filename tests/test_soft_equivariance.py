@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from companion.groups import equivariance_error, haar_o3
 from companion.soft_equivariance import (
     AXIS_PLANE,
     PLANES,
@@ -336,6 +337,17 @@ def test_short_training_keeps_the_true_plane_strongest():
     assert mse(model, x, y) < float(res.mse_history[0])
 
 
+def test_hard_emlp_passes_the_core_check_with_the_reps_it_declares():
+    """SoftEMLP carries rep_in/rep_out: one core check, as for frames and gaunt."""
+    x, _ = data(16, seed=3)
+    g = haar_o3(16, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    hard, soft = small_model(5, hard=o3()), small_model(5)
+    with torch.no_grad():
+        assert equivariance_error(hard, x, g) < 1e-10
+        assert equivariance_error(soft, x, g) > 1e-2
+    assert torch.equal(hard.rep_in.act(g, x), hard.rep_in.representation().act(g, x))
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -431,7 +443,7 @@ def test_bad_inputs_raise_clear_errors():
         SoftEMLP(hard="O(3)")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_training_on_cuda():
     x, y = modified_inertia(64, generator=torch.Generator().manual_seed(0))
     model = SoftEMLP(hidden=(4, 2, 2)).to("cuda")

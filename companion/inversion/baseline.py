@@ -40,5 +40,5 @@ def baseline_mask(
     x: torch.Tensor, y: torch.Tensor, threshold: float, *, smooth: int = 1
 ) -> torch.Tensor:
     """The thresholded error mask ``(batch, 1, H, W)`` in ``{0, 1}`` (float)."""
-    threshold = check_number(threshold, "threshold", minimum=0)
+    threshold = check_number(threshold, "threshold", minimum=0.0)
     return (error_map(x, y, smooth=smooth) > threshold).to(x.dtype)

@@ -69,7 +69,7 @@ def invert(
     images = check_images(images, "images")
     steps = check_int(steps, "steps", minimum=0)
     lr = check_number(lr, "lr", minimum=0, open_min=True)
-    prior = check_number(prior, "prior", minimum=0)
+    prior = check_number(prior, "prior", minimum=0.0)
     check_module_dtype(images, "images", generator, "generator")
     if encoder is not None and z_init is not None:
         raise ValueError("give at most one of encoder and z_init")

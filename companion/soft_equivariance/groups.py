@@ -175,6 +175,10 @@ class TensorRep:
             out[..., s, s] = block
         return out
 
+    def act(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        r"""Return :math:`\rho(g)x` on the last axis (``x: (B, dim)``, ``g: (B, 3, 3)`` or ``(3, 3)``)."""
+        return self.representation().act(g, x)
+
     def representation(self) -> Representation:
         """This sum as a core :class:`companion.groups.Representation` (acts on the last axis)."""
         return Representation(f"TensorRep{self.counts}", self.matrix)
