@@ -598,3 +598,8 @@ def test_bad_simulator_and_model_inputs_raise():
         MLPBackbone(5, 8, 1)(torch.randn(2, 4, 3), torch.randn(2, 4, 3), torch.ones(2, 4, 1))
     with pytest.raises(ValueError, match="must share"):
         GNNBackbone(8, 1)(torch.randn(2, 5, 3), torch.randn(2, 4, 3), torch.ones(2, 5, 1))
+
+
+def test_feature_action_rejects_a_non_tensor():
+    with pytest.raises(TypeError, match="y must be a torch.Tensor, got list"):
+        feature_action("vector").act(torch.eye(4, dtype=torch.float64), [[1.0, 2.0, 3.0]])

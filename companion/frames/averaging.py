@@ -111,7 +111,7 @@ def feature_action(kind: str) -> GroupAction:
     """How E(3), given as homogeneous ``g: (batch, 4, 4)`` or ``(4, 4)`` (:func:`rigid_motion`),
     acts on a feature of type ``kind`` (see the module docstring); ``y: (batch, ..., last)``."""
     kind = _check_type(kind, "kind")
-    return GroupAction(kind, lambda g, y: _act(kind, g, y))
+    return GroupAction(kind, lambda g, y: _act(kind, g, check_tensor(y, "y")))
 
 
 def to_frame(y: torch.Tensor, kind: str, frame: Frame) -> torch.Tensor:
