@@ -48,7 +48,7 @@ def _canonical_set(adj: torch.Tensor, x: torch.Tensor | None = None) -> set[byte
     a, xs = canonical_graphs(adj, x, fr.orderings())
     if xs is None:
         return {m.numpy().tobytes() for m in a}
-    return {m.numpy().tobytes() + f.numpy().tobytes() for m, f in zip(a, xs)}
+    return {m.numpy().tobytes() + f.numpy().tobytes() for m, f in zip(a, xs, strict=True)}
 
 
 def _isomorphic_brute_force(a: torch.Tensor, b: torch.Tensor) -> bool:

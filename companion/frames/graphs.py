@@ -125,7 +125,7 @@ def spectral_node_keys(adj: torch.Tensor, *, decimals: int = 6, tol: float = 1e-
     # group consecutive (sorted) eigenvalues into eigenspaces
     starts = [0] + [i for i in range(1, len(evals)) if evals[i] - evals[i - 1] > tol * scale]
     bounds = starts + [len(evals)]
-    cols = [evecs[:, a:b].pow(2).sum(-1).sqrt() for a, b in zip(bounds[:-1], bounds[1:])]
+    cols = [evecs[:, a:b].pow(2).sum(-1).sqrt() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     keys = torch.stack(cols, dim=-1)
     return torch.round(keys, decimals=decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
 
@@ -371,7 +371,7 @@ class GINBackbone(nn.Module):
         h = self.embed(x.to(self.embed.weight.dtype))
         adj = adj.to(h.dtype)
         pooled = [h.sum(1)]
-        for eps, mlp in zip(self.eps, self.mlps):
+        for eps, mlp in zip(self.eps, self.mlps, strict=True):
             h = mlp((1 + eps) * h + adj @ h)
             pooled.append(h.sum(1))
         if self.node_level:
@@ -402,7 +402,7 @@ def _wl_union(adjs: Sequence[torch.Tensor], iterations: int | None) -> list[list
     for _ in range(rounds):
         sigs = [
             [(c[i], tuple(sorted(c[j] for j in nb[i]))) for i in range(len(c))]
-            for c, nb in zip(colors, nbrs)
+            for c, nb in zip(colors, nbrs, strict=True)
         ]
         palette = {s: k for k, s in enumerate(sorted({s for g in sigs for s in g}))}
         colors = [[palette[s] for s in g] for g in sigs]

@@ -32,6 +32,8 @@ ours is exactly O(3)-equivariant and needs none.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -109,15 +111,25 @@ class RPPEMLP(nn.Module):
         n_layers = check_int(n_layers, "n_layers", minimum=1)
         self.features = InertiaFeatures(n_points)
         self.rep_in = self.features.rep_in
-        hidden_rep, self.rep_out = TensorRep(tuple(hidden)), TensorRep(tuple(out))
+        hidden_rep = TensorRep(cast(tuple[int, int, int], tuple(hidden)))
+        self.rep_out = TensorRep(cast(tuple[int, int, int], tuple(out)))
         layers: list[nn.Module] = []
         rep = self.features.rep_out
-        kw = dict(residual_scale=residual_scale, generator=generator, dtype=dtype)
-        for _ in range(n_layers - 1):
-            gate = GatedNonlinearity(hidden_rep)
-            layers += [RPPLinear(rep, gate.input_rep, self.group, **kw), gate]
-            rep = hidden_rep
-        layers.append(RPPLinear(rep, self.rep_out, self.group, **kw))
+        for k in range(n_layers):
+            gate = None if k == n_layers - 1 else GatedNonlinearity(hidden_rep)
+            layers.append(
+                RPPLinear(
+                    rep,
+                    self.rep_out if gate is None else gate.input_rep,
+                    self.group,
+                    residual_scale=residual_scale,
+                    generator=generator,
+                    dtype=dtype,
+                )
+            )
+            if gate is not None:
+                layers.append(gate)
+                rep = hidden_rep
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
