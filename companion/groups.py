@@ -11,7 +11,7 @@ Conventions used throughout the book
 * Rank-2 tensors :math:`T \in \mathbb{R}^{3\times 3}` are stored flattened row-major,
   ``vec(T): (..., 9)``; then :math:`\mathrm{vec}(gTg^\top) = (g\otimes g)\,\mathrm{vec}(T)`.
 * e3nn's irreducible representations (``"1x0e + 1x1o"``) are available through
-  :func:`irreps`; note that e3nn orders the components of a vector ``(y, z, x)``.
+  :func:`irreps`; in e3nn 0.6 the components of a vector (``1o``) are ``(x, y, z)``.
 
 A map :math:`f` is *equivariant* when :math:`f(\rho_{in}(g)x) = \rho_{out}(g) f(x)`
 for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -332,8 +332,9 @@ def _as_action(rho: object, name: str) -> Representation | GroupAction:
         return IDENTITY
     if isinstance(rho, (Representation, GroupAction)):
         return rho
-    if callable(getattr(rho, "act", None)):  # a chapter's own representation type
-        return GroupAction(getattr(rho, "name", type(rho).__name__), rho.act)  # type: ignore[union-attr]
+    act = getattr(rho, "act", None)
+    if callable(act):  # a chapter's own representation type
+        return GroupAction(getattr(rho, "name", type(rho).__name__), act)
     if callable(rho):
         return Representation(getattr(rho, "__name__", name), rho)
     raise TypeError(
@@ -408,10 +409,11 @@ def equivariance_error(
             raise TypeError(
                 "rho_in and rho_out must be given, or f must have rep_in and rep_out attributes"
             )
-        rho_in = f.rep_in if rho_in is _FROM_F else rho_in  # type: ignore[union-attr]
-        rho_out = f.rep_out if rho_out is _FROM_F else rho_out  # type: ignore[union-attr]
+        rho_in = f.rep_in if rho_in is _FROM_F else rho_in
+        rho_out = f.rep_out if rho_out is _FROM_F else rho_out
     several_in = isinstance(x, (list, tuple))
-    xs = list(x) if several_in else [x]  # type: ignore[arg-type]
+    # any objects: a GroupAction may act on non-tensors (checked per action below)
+    xs: list[Any] = list(x) if several_in else [x]
     if not xs:
         raise ValueError("x must hold at least one input")
     acts_in = _as_actions(rho_in, len(xs), "rho_in")
@@ -436,12 +438,15 @@ def equivariance_error(
     fxs, f_gxs = (list(fx), list(f_gx)) if several_out else ([fx], [f_gx])  # type: ignore
     acts_out = _as_actions(rho_out, len(fxs), "rho_out")
     errs = []
-    for y, y_g, a in zip(fxs, f_gxs, acts_out, strict=True):
+    for i, (y, y_g, a) in enumerate(zip(fxs, f_gxs, acts_out, strict=True)):
         if not isinstance(y, torch.Tensor) or not isinstance(y_g, torch.Tensor):
             raise ValueError("f must return tensors (or a tuple of tensors)")
         if y.shape != y_g.shape:
             raise ValueError("f must return tensors of one shape for x and for transformed x")
         target = a.act(g, y)
+        if not isinstance(target, torch.Tensor):
+            name = f"rho_out[{i}]" if several_out else "rho_out"
+            raise ValueError(f"{name} must map f's output to a tensor, got {type(target).__name__}")
         b = y.shape[0]
         num = (y_g - target).reshape(b, -1).norm(dim=-1)
         errs.append(num / target.reshape(b, -1).norm(dim=-1).clamp_min(eps))

@@ -19,6 +19,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import types
 import typing
 from pathlib import Path
 
@@ -138,7 +139,7 @@ def test_randomness_goes_through_an_optional_generator(qual, fn):
     for p in params.values():
         hint = hints.get(p.name)
         is_gen = hint is torch.Generator or (
-            typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType"))
+            typing.get_origin(hint) in (typing.Union, types.UnionType)
             and torch.Generator in typing.get_args(hint)
         )
         if p.name == "generator":

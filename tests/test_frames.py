@@ -346,7 +346,7 @@ def test_max_batch_splits_the_call_without_changing_the_result():
         counted, group="E(3)", output=OUT_TYPES, inputs=("vector",), max_batch=16
     )
     with torch.no_grad():
-        for a, b in zip(whole(x, u), split(x, u)):
+        for a, b in zip(whole(x, u), split(x, u), strict=True):
             assert torch.allclose(a, b, atol=1e-12)
     assert calls == [40, 16, 16, 8]
     with pytest.raises(ValueError, match="max_batch must be >= 1"):
@@ -614,3 +614,8 @@ def test_validate_false_skips_only_the_value_checks():
     assert fa(x).shape == (x.shape[0], 3)
     with pytest.raises(TypeError, match="validate must be a bool"):
         FrameAveraging(lambda p: p, validate=1)
+
+
+def test_feature_action_rejects_a_non_tensor():
+    with pytest.raises(TypeError, match="y must be a torch.Tensor, got list"):
+        feature_action("vector").act(torch.eye(4, dtype=torch.float64), [[1.0, 2.0, 3.0]])

@@ -214,7 +214,7 @@ def test_gradients_match_reference():
     for method in ("fft", "dense"):
         g = torch.autograd.grad((gaunt_product(x1, x2, 4, method=method) * w).sum(), (x1, x2))
         r = torch.autograd.grad((gaunt_product_e3nn(x1, x2, 4) * w).sum(), (x1, x2))
-        assert all((a - b).abs().max() < 1e-10 for a, b in zip(g, r))
+        assert all((a - b).abs().max() < 1e-10 for a, b in zip(g, r, strict=True))
     assert torch.autograd.gradcheck(
         lambda a, b: gaunt_product(a, b, 3, method="fft"),
         (x1[:1].detach().requires_grad_(), x2[:1].detach().requires_grad_()),

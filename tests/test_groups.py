@@ -283,3 +283,11 @@ def test_bad_sampler_arguments_are_rejected():
     with pytest.raises(TypeError, match=r"reps\[0\] must be a Representation"):
         G.direct_sum(lambda g: g)
     assert G.haar_so3(0).shape == (0, 3, 3)
+
+
+def test_equivariance_error_rejects_an_output_action_that_returns_no_tensor():
+    x = torch.randn(4, 3, dtype=torch.float64)
+    g = torch.eye(3, dtype=torch.float64)
+    bad = G.GroupAction("bad", lambda g, y: y.tolist())
+    with pytest.raises(ValueError, match="rho_out must map f's output to a tensor, got list"):
+        G.equivariance_error(lambda v: v, x, g, G.VECTOR, bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import math
 
 import numpy as np
@@ -12,8 +13,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.groups import GroupAction, equivariance_error, rotation_2d
 from companion import lie
+from companion.groups import GroupAction, equivariance_error, rotation_2d
 
 F64 = torch.float64
 U = torch.tensor([[1.3, 0.4], [0.1, 0.9]], dtype=F64)  # a fixed GL+(2) element
@@ -67,6 +68,50 @@ def test_xi_is_a_chart(seed):
     skew = 0.5 * (a[:, 1, 0] - a[:, 0, 1])
     keep = skew.abs() < math.pi - 1e-3  # log R is defined up to 2π
     assert torch.allclose(lie.xi_inv(lie.xi(a[keep])), a[keep], atol=1e-9)
+
+
+def _ill_conditioned(n: float, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """g = [[N, N-1], [N+1, N]] (det 1 exactly, cond ≈ 4N²) and its ξ⁻¹ in closed form.
+
+    σ₁ = N + √(N²+1), so log σ₁ = asinh N = -log σ₂; the top eigenvector of g gᵀ is at the
+    angle φ with (cos 2φ, sin 2φ) = (-1, N)/√(N²+1); R turns by atan(1/N).
+    """
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=dtype)
+    c = math.asinh(n) / math.sqrt(n * n + 1)
+    t = math.atan(1 / n)
+    ref = torch.tensor([[-c, c * n - t], [c * n + t, c]], dtype=F64)
+    return g, ref
+
+
+@pytest.mark.parametrize(
+    "n,dtype,tol",
+    [
+        (1e3, F64, 1e-14),
+        (1e4, F64, 1e-14),
+        (1e5, F64, 1e-14),
+        (30.0, torch.float32, 1e-6),
+        (300.0, torch.float32, 1e-6),
+    ],
+)
+def test_xi_inv_is_accurate_for_ill_conditioned_matrices(n, dtype, tol):
+    """The closed-form eigenvalues of g gᵀ lose ε·cond²: 4e-7 at cond 4e6, garbage at 4e8."""
+    g, ref = _ill_conditioned(n, dtype)
+    out = lie.xi_inv(g).to(F64)
+    assert float((out - ref).norm() / ref.norm()) < tol
+    sv = lie.singular_values2(g.to(F64))
+    assert torch.allclose(
+        sv, torch.tensor([-math.asinh(n), math.asinh(n)], dtype=F64).exp(), rtol=1e-15
+    )
+
+
+def test_det2_is_exact_where_the_products_cancel():
+    n = 2.0**27 + 1  # n² is not a float64 number: the plain formula is off by 1 here
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=F64)
+    assert float(g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]) != 1.0
+    assert float(lie.det2(g)) == 1.0
+    gs = random_gl_plus(100, 7)
+    assert torch.allclose(lie.det2(gs), torch.linalg.det(gs), rtol=1e-13)
+    assert torch.allclose(lie.singular_values2(gs), torch.linalg.svdvals(gs).flip(-1), rtol=1e-13)
 
 
 def test_xi_inv_identity_and_traceless():
@@ -182,7 +227,8 @@ def test_haar_right_invariance_and_common_normalisation():
         )
         for c in ("entries", "polar", "log")
     ]
-    for (a, sa), (b, sb) in zip(res, res[1:]):  # one measure, three coordinate systems
+    # one measure, three coordinate systems
+    for (a, sa), (b, sb) in itertools.pairwise(res):
         assert abs(a - b) < 4 * math.hypot(sa, sb), res
     b, _ = lie.haar_integral(
         lambda g: _phi_entries(g @ U),
@@ -205,6 +251,26 @@ def test_unweighted_lognormal_sampler_is_not_invariant():
         lambda g: phi(U @ g), generator=torch.Generator().manual_seed(1), **kw
     )
     assert abs(a - b) > 5 * math.hypot(sa, sb) and abs(a - b) > 0.1 * a, (a, b)
+
+
+def test_haar_densities_reject_what_they_do_not_measure():
+    """det g ≤ 0 lies outside GL⁺; a non-symmetric x is not a log P (both used to pass)."""
+    with pytest.raises(ValueError, match="positive determinant"):
+        lie.haar_density_entries(torch.diag(torch.tensor([1.0, -2.0], dtype=F64)))
+    with pytest.raises(ValueError, match="positive determinant"):
+        lie.haar_density_entries(torch.zeros(3, 2, 2, dtype=F64))
+    with pytest.raises(ValueError, match="finite"):
+        lie.haar_density_entries(torch.full((2, 2), math.nan, dtype=F64))
+    x = torch.tensor([[0.3, 0.2], [-0.2, 0.1]], dtype=F64)  # symmetric part diag(0.3, 0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        lie.haar_density_log(x)
+    with pytest.raises(ValueError, match="symmetric"):
+        lie.haar_density_log(x.float(), "SL(2)")
+    with pytest.raises(ValueError, match="finite"):
+        lie.haar_density_log(torch.full((2, 2), math.inf, dtype=F64))
+    # rounding-level asymmetry still passes
+    xs = torch.tensor([[0.3, 0.2], [0.2 + 1e-15, 0.1]], dtype=F64)
+    assert torch.isfinite(lie.haar_density_log(xs))
 
 
 # ----------------------------------------------------------------------------- layers
@@ -292,6 +358,51 @@ def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
     )  # new samples after the block
 
 
+def test_window_from_samples_holds_every_kernel_support():
+    """Default window: a scaled-up sample's kernel is cut at the edge; window='samples' is not."""
+    h = lie.sample_group(
+        "GL+(2)", 6, spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(8)
+    )
+    assert float(torch.linalg.matrix_norm(h.g, ord=2).max()) > 1.3
+    for window, cut in (("kernel", True), ("samples", False)):
+        lift = lie.LiftingConv(1, 2, 7, "GL+(2)", window=window)
+        size = lift.window_size(h)
+        # the mask on a window far larger than any support
+        big = lie.kernel_offsets(61, dtype=F64)
+        z = torch.einsum("nab,klb->nkla", h.g_inv.to(F64), big) / lift.radius
+        inside = lie.bump_mask(z) > 0
+        half = size // 2
+        outside = inside.clone()
+        outside[:, 30 - half : 31 + half, 30 - half : 31 + half] = False
+        assert bool(outside.any()) == cut, (window, size)
+        # the output keeps its size whatever the window
+        x = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(9))
+        assert lift(x, h).shape == (2, 2, 6, 12, 12)
+        conv = lie.GroupConv(2, 2, 5, "GL+(2)", window=window, padding=1)
+        assert conv(lift(x, h), h, h).shape == (2, 2, 6, 10, 10)
+    with pytest.raises(ValueError, match="window"):
+        lie.LiftingConv(1, 2, 7, "GL+(2)", window="auto")
+
+
+def test_window_from_samples_lowers_the_affine_equivariance_error():
+    """The chapter's setting: the cut supports raise the error of Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H)."""
+    f = _smooth_digits(4, 10)  # 48 x 48
+    h = lie.sample_group(
+        "GL+(2)", 6, spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(10)
+    )
+    u = (
+        rotation_2d(torch.tensor(1.2, dtype=F64))
+        @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
+    ).float()
+    errs = {}
+    for window in lie.WINDOWS:
+        lift = lie.LiftingConv(1, 4, 15, "GL+(2)", window=window)
+        with torch.no_grad():
+            a = lift(lie.affine_warp(f, u), h)
+            errs[window] = _rel(a, lie.affine_warp(lift(f, h.left_mul(torch.linalg.inv(u))), u))
+    assert errs["samples"] < 0.5 * errs["kernel"], errs
+
+
 @pytest.mark.parametrize("layer", ["lift", "group"])
 def test_det_factor_gives_scale_equivariance_in_amplitude(layer):
     """u = 2I: with |det| factors Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H) in amplitude; without, off by det u = 4."""
@@ -327,11 +438,11 @@ def test_kernels_and_training_helpers_run():
     xs = F.avg_pool2d(x[:40], 2)
     model = lie.AffineGCNN("SL(2)", channels=(2, 2, 4), n_samples=2, head=8)
     before = [p.detach().clone() for p in model.parameters()]
-    losses = lie.train_classifier(
+    res = lie.train_classifier(
         model, xs, y[:40], epochs=1, batch_size=20, generator=torch.Generator().manual_seed(0)
     )
-    assert len(losses) == 1 and math.isfinite(losses[0])
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    assert res.losses.shape == (1,) and math.isfinite(res.metrics["loss"])
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
     acc = lie.accuracy(model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1))
     assert 0.0 <= acc <= 1.0
     assert lie.predict(lie.PlainCNN(), xs).shape == (40, 10)
@@ -523,7 +634,10 @@ def test_bad_layer_inputs():
 @pytest.mark.parametrize("kind", lie.KERNELS)
 def test_coord_scale_rescales_the_kernel_inputs(kind):
     scale = (1.0, 0.5, 0.25)
-    gen = lambda: torch.Generator().manual_seed(3)
+
+    def gen():
+        return torch.Generator().manual_seed(3)
+
     scaled = lie.ImplicitKernel(3, 4, kind=kind, coord_scale=scale, generator=gen())
     plain = lie.ImplicitKernel(3, 4, kind=kind, generator=gen())
     z = torch.randn(11, 3, generator=torch.Generator().manual_seed(4))

@@ -351,6 +351,38 @@ def test_hard_emlp_passes_the_core_check_with_the_reps_it_declares():
 # --------------------------------------------------------------------------- bad input
 
 
+def test_matrix_group_validates_kind_plane_and_generators():
+    """Each of these used to be accepted and failed later (KeyError) or gave a wrong projector."""
+    from companion.soft_equivariance.groups import MatrixGroup
+
+    xy = o2_plane("xy")
+    lie, disc = xy.lie, xy.discrete
+    with pytest.raises(ValueError, match="kind"):
+        MatrixGroup("G", lie, disc, "O(2)x")
+    with pytest.raises(TypeError, match="kind"):
+        MatrixGroup("G", lie, disc, 2)
+    with pytest.raises(ValueError, match="plane"):
+        MatrixGroup("G", lie, disc, "O(2)")  # plane None: .sample() raised KeyError: None
+    with pytest.raises(ValueError, match="plane"):
+        MatrixGroup("G", lie, disc, "O(2)", "xw")
+    with pytest.raises(ValueError, match="plane"):
+        MatrixGroup("G", lie, disc, "SO(3)", "xy")
+    with pytest.raises(ValueError, match="antisymmetric"):
+        MatrixGroup("G", lie + torch.eye(3, dtype=torch.float64) * 0.1, disc, "O(2)", "xy")
+    with pytest.raises(ValueError, match="orthogonal"):
+        MatrixGroup("G", lie, 1.5 * disc, "O(2)", "xy")
+    with pytest.raises(ValueError, match="finite"):
+        MatrixGroup("G", lie * math.nan, disc, "O(2)", "xy")
+    with pytest.raises(ValueError, match="lie must have 3 dimensions"):
+        MatrixGroup("G", lie[0], disc, "O(2)", "xy")
+    with pytest.raises(TypeError, match="discrete"):
+        MatrixGroup("G", lie, disc.long(), "O(2)", "xy")
+    # float32 generators within float32 rounding are fine and stored in float64
+    g32 = MatrixGroup("G", lie.float(), disc.float(), "O(2)", "xy")
+    assert g32.lie.dtype == torch.float64 and g32.discrete.dtype == torch.float64
+    assert equivariant_projector(g32, 1, 1).shape == (9, 9)
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="plane"):
         o2_plane("xw")

@@ -24,6 +24,7 @@ from .estimators import (
     unrolled_gradient,
 )
 from .homeostasis import (
+    COORDINATES,
     asymmetry,
     homeostatic_loss,
     network_field,
@@ -43,6 +44,7 @@ from .network import (
 from .train import METHODS, History, accuracy, train
 
 __all__ = [
+    "COORDINATES",
     "Split",
     "load_digits_split",
     "load_mnist_sample",

@@ -111,7 +111,7 @@ def feature_action(kind: str) -> GroupAction:
     """How E(3), given as homogeneous ``g: (batch, 4, 4)`` or ``(4, 4)`` (:func:`rigid_motion`),
     acts on a feature of type ``kind`` (see the module docstring); ``y: (batch, ..., last)``."""
     kind = _check_type(kind, "kind")
-    return GroupAction(kind, lambda g, y: _act(kind, g, y))
+    return GroupAction(kind, lambda g, y: _act(kind, g, check_tensor(y, "y")))
 
 
 def to_frame(y: torch.Tensor, kind: str, frame: Frame) -> torch.Tensor:
@@ -289,7 +289,7 @@ class FrameAveraging(nn.Module):
             )
         b, k = x.shape[0], frame.size
         args = [frame.canonicalize(x).reshape(b * k, *x.shape[1:])]
-        for i, (y, kind) in enumerate(zip(extra, self.inputs)):
+        for i, (y, kind) in enumerate(zip(extra, self.inputs, strict=True)):
             _check_feature(y, kind, f"inputs[{i}]", b)
             args.append(to_frame(y, kind, frame).reshape(b * k, *y.shape[1:]))
         out = self._call_backbone(args)
@@ -300,7 +300,7 @@ class FrameAveraging(nn.Module):
                 f"backbone must return {len(kinds)} tensor(s) for output={self.output!r}"
             )
         results = []
-        for j, (y, kind) in enumerate(zip(outs, kinds)):
+        for j, (y, kind) in enumerate(zip(outs, kinds, strict=True)):
             if not isinstance(y, torch.Tensor) or y.ndim < 1 or y.shape[0] != b * k:
                 raise ValueError(
                     f"backbone output {j} must be a tensor with batch size {b * k} "
@@ -324,7 +324,7 @@ class FrameAveraging(nn.Module):
             for i in range(0, total, self.max_batch)
         ]
         if isinstance(parts[0], (tuple, list)):
-            return tuple(torch.cat(p, dim=0) for p in zip(*parts))
+            return tuple(torch.cat(p, dim=0) for p in zip(*parts, strict=True))
         return torch.cat(parts, dim=0)
 
     def extra_repr(self) -> str:

@@ -2,7 +2,8 @@
 
 * :mod:`companion.gaunt.sh_fourier` — real SH (e3nn convention) ↔ 2D Fourier basis;
 * :mod:`companion.gaunt.coefficients` — Gaunt coefficients two ways, relation to CG;
-* :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its references (dense, e3nn CG, sphere grid);
+* :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its
+  references (dense, e3nn CG, sphere grid);
 * :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
 

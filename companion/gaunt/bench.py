@@ -101,7 +101,7 @@ def compare(
 
 def loglog_slope(degrees: Sequence[float], times: Sequence[float]) -> float:
     """Least-squares slope of ``log(time)`` against ``log(degree)``: the empirical exponent."""
-    pts = [(math.log(d), math.log(t)) for d, t in zip(degrees, times) if d and t]
+    pts = [(math.log(d), math.log(t)) for d, t in zip(degrees, times, strict=True) if d and t]
     if len(pts) < 2:
         raise ValueError(
             "loglog_slope needs at least two (degree, time) pairs with positive values"

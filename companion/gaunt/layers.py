@@ -26,6 +26,8 @@ class DegreeLinear(nn.Module):
     commutes with every Wigner D. ``x: (..., C_in, (L+1)**2)`` → ``(..., C_out, (L+1)**2)``.
     """
 
+    degree: torch.Tensor  # buffer, declared for the type checker
+
     def __init__(
         self,
         channels_in: int,
@@ -67,6 +69,8 @@ class GauntLayer(nn.Module):
 
     ``x: (..., C_in, (L_in+1)**2)`` → ``(..., C_out, (L_out+1)**2)``.
     """
+
+    degree: torch.Tensor  # buffer, declared for the type checker
 
     def __init__(
         self,

@@ -49,9 +49,10 @@ and copied to a device/dtype on demand (:func:`cached_on`).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import torch
+
 from ..checks import check_int, check_tensor
 from ..utils import BoundedCache
 
@@ -130,7 +131,7 @@ def real_spherical_harmonics(L: int, n: torch.Tensor) -> torch.Tensor:
             b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
             P[l, m] = a * (y * P[l - 1, m] - b * P[l - 2, m])
     cos_m, sin_m = [torch.ones_like(x)], [torch.zeros_like(x)]  # Re, Im of (z + i x)^m
-    for m in range(1, L + 1):
+    for _ in range(1, L + 1):
         cos_m.append(cos_m[-1] * z - sin_m[-1] * x)
         sin_m.append(sin_m[-1] * z + cos_m[-2] * x)
     out = []
@@ -157,7 +158,7 @@ def sh_to_fourier_matrix(L: int) -> torch.Tensor:
     return _sh_to_fourier_matrix(check_int(L, "L")).clone()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _sh_to_fourier_matrix(L: int) -> torch.Tensor:
     n = 2 * L + 1
     grid = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
@@ -200,7 +201,7 @@ def fourier_to_sh_matrix(L_out: int, U: int) -> torch.Tensor:
     return _fourier_to_sh_matrix(check_int(L_out, "L_out"), check_int(U, "U")).clone()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fourier_to_sh_matrix(L_out: int, U: int) -> torch.Tensor:
     B = _sh_to_fourier_matrix(L_out)  # (K, 2Lo+1 [u'], 2Lo+1 [v'])
     u = torch.arange(-U, U + 1)
