@@ -192,9 +192,7 @@ class _AffineConvBase(nn.Module):
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        if window not in WINDOWS:
-            raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
-        self.window = window
+        self.window = check_choice(window, "window", WINDOWS)
         self.in_channels = check_int(in_channels, "in_channels", minimum=1)
         self.out_channels = check_int(out_channels, "out_channels", minimum=1)
         self.kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
