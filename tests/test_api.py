@@ -216,12 +216,13 @@ def test_no_notebook_alias_means_two_things():
 
 
 def _trainers():
-    from companion import ep, inversion, lie, primer, soft_equivariance
+    from companion import ep, frames, inversion, lie, primer, soft_equivariance
 
     return {
         "primer.train_regressor": primer.train_regressor,
         "lie.train_classifier": lie.train_classifier,
         "inversion.train_detector": inversion.train_detector,
+        "frames.train_nbody": frames.train_nbody,
         "soft_equivariance.train": soft_equivariance.train,
         "ep.train": ep.train,
     }
@@ -229,7 +230,12 @@ def _trainers():
 
 # these return the shared companion.utils.TrainResult (or a subclass); soft_equivariance.train
 # and ep.train still return their own records (see CONTRIBUTING: to be folded in)
-SHARED_RESULT = {"primer.train_regressor", "lie.train_classifier", "inversion.train_detector"}
+SHARED_RESULT = {
+    "primer.train_regressor",
+    "lie.train_classifier",
+    "inversion.train_detector",
+    "frames.train_nbody",
+}
 
 
 @pytest.mark.parametrize("name", sorted(_trainers()))

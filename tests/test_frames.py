@@ -619,3 +619,27 @@ def test_validate_false_skips_only_the_value_checks():
 def test_feature_action_rejects_a_non_tensor():
     with pytest.raises(TypeError, match="y must be a torch.Tensor, got list"):
         feature_action("vector").act(torch.eye(4, dtype=torch.float64), [[1.0, 2.0, 3.0]])
+
+
+def test_train_nbody_records_losses_and_test_curve_and_repeats():
+    from companion.frames import charged_particles, train_nbody
+
+    gen = torch.Generator().manual_seed(0)
+    data = charged_particles(40, n_steps=20, generator=gen)
+    test = charged_particles(10, n_steps=20, generator=gen)
+
+    def run(augment):
+        model = fa_model(GNNBackbone(8, 1, generator=torch.Generator().manual_seed(1)))
+        return train_nbody(
+            model, data, steps=30, batch_size=8, lr=1e-2, augment=augment, test=test,
+            eval_every=10, generator=torch.Generator().manual_seed(2),
+        )  # fmt: skip
+
+    a, b = run(False), run(False)
+    assert a.losses.shape == (30,) and a.test_curve.shape == (3,)
+    assert torch.equal(a.losses, b.losses) and torch.equal(a.test_curve, b.test_curve)
+    assert a.metrics["test_mse"] == float(a.test_curve[-1])
+    assert a.losses[-10:].mean() < a.losses[:10].mean()
+    assert not torch.equal(run(True).losses, a.losses)  # augmentation draws from the stream
+    with pytest.raises(TypeError, match="data must be an NBodyData"):
+        train_nbody(GNNBackbone(8, 1), data.x, steps=1)

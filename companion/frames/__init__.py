@@ -41,7 +41,7 @@ from .graphs import (
     wl_equivalent,
     wl_hard_pairs,
 )
-from .models import GNNBackbone, MLPBackbone, fa_model
+from .models import GNNBackbone, MLPBackbone, NBodyTrainResult, fa_model, train_nbody
 from .nbody import (
     NBodyData,
     charged_particles,
@@ -70,6 +70,8 @@ __all__ = [
     "GNNBackbone",
     "MLPBackbone",
     "fa_model",
+    "NBodyTrainResult",
+    "train_nbody",
     "GINBackbone",
     "GraphFrame",
     "GraphFrameAveraging",
