@@ -3,6 +3,8 @@
 * :mod:`companion.gaunt.sh_fourier` — real SH (e3nn convention) ↔ 2D Fourier basis;
 * :mod:`companion.gaunt.coefficients` — Gaunt coefficients two ways, relation to CG;
 * :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its references (dense, e3nn CG, sphere grid);
+* :mod:`companion.gaunt.interactions` — equivariant convolution and many-body products (the
+  paper's other two uses), each with an e3nn reference;
 * :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
 
@@ -15,6 +17,13 @@ from .coefficients import (
     gaunt_to_wigner_constant,
     wigner_3j_000,
 )
+from .interactions import (
+    edge_filter,
+    gaunt_conv,
+    gaunt_conv_e3nn,
+    gaunt_many_body,
+    gaunt_many_body_e3nn,
+)
 from .product import (
     dense_sizes,
     e3nn_gaunt_tensor_product,
@@ -25,7 +34,10 @@ from .product import (
     gaunt_product_e3nn,
     gaunt_product_grid,
     grid_resolution,
+    route_for,
+    separable_sizes,
     to_e3nn_layout,
+    tune_routes,
 )
 from .sh_fourier import (
     degree_of,
@@ -57,7 +69,15 @@ __all__ = [
     "gaunt_product_e3nn",
     "gaunt_product_grid",
     "grid_resolution",
+    "route_for",
+    "separable_sizes",
     "to_e3nn_layout",
+    "tune_routes",
+    "edge_filter",
+    "gaunt_conv",
+    "gaunt_conv_e3nn",
+    "gaunt_many_body",
+    "gaunt_many_body_e3nn",
     "degree_of",
     "real_spherical_harmonics",
     "fourier_to_sh",
