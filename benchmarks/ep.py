@@ -19,7 +19,6 @@ import argparse
 import torch
 
 from companion import best_device
-from companion.utils import median_time
 from companion.ep import (
     EPNetwork,
     FixedPointError,
@@ -30,6 +29,7 @@ from companion.ep import (
     relative_error,
     unrolled_gradient,
 )
+from companion.utils import median_time
 
 
 def main() -> None:

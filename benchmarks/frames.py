@@ -24,7 +24,6 @@ import time
 import torch
 
 from companion import best_device
-from companion.utils import synchronize
 from companion.frames import (
     FrameAveraging,
     GNNBackbone,
@@ -33,6 +32,7 @@ from companion.frames import (
     from_frame,
     to_frame,
 )
+from companion.utils import synchronize
 
 
 def median_times(fns, device: torch.device, reps: int, warmup: int = 3) -> list[float]:
@@ -47,7 +47,7 @@ def median_times(fns, device: torch.device, reps: int, warmup: int = 3) -> list[
     synchronize(device)
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(reps):
-        for fn, bucket in zip(fns, times):
+        for fn, bucket in zip(fns, times, strict=True):
             t0 = time.perf_counter()
             fn()
             synchronize(device)

@@ -49,7 +49,7 @@ def check_tensor(
     if last_dims is not None:
         k = len(last_dims)
         if x.ndim < k or any(
-            e is not None and s != e for s, e in zip(x.shape[x.ndim - k :], last_dims)
+            e is not None and s != e for s, e in zip(x.shape[x.ndim - k :], last_dims, strict=True)
         ):
             want = "(..., " + ", ".join("*" if e is None else str(e) for e in last_dims) + ")"
             raise ValueError(f"{name} must have shape {want}, got {tuple(x.shape)}")
@@ -146,7 +146,7 @@ def check_choice(x: object, name: str, choices: Collection[T]) -> T:
         )
     if x not in options:
         raise ValueError(f"{name} must be one of {options}, got {x!r}")
-    return x  # type: ignore[return-value]
+    return x
 
 
 def check_same_len(a: object, b: object, names: str, *, what: str = "samples") -> int:

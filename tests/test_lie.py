@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import math
 
 import numpy as np
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.groups import rotation_2d
+from companion.groups import GroupAction, equivariance_error, rotation_2d
 from companion.lie import data as D
 from companion.lie import groups as G
 from companion.lie import haar as H
@@ -70,6 +71,50 @@ def test_xi_is_a_chart(seed):
     skew = 0.5 * (a[:, 1, 0] - a[:, 0, 1])
     keep = skew.abs() < math.pi - 1e-3  # log R is defined up to 2π
     assert torch.allclose(G.xi_inv(G.xi(a[keep])), a[keep], atol=1e-9)
+
+
+def _ill_conditioned(n: float, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """g = [[N, N-1], [N+1, N]] (det 1 exactly, cond ≈ 4N²) and its ξ⁻¹ in closed form.
+
+    σ₁ = N + √(N²+1), so log σ₁ = asinh N = -log σ₂; the top eigenvector of g gᵀ is at the
+    angle φ with (cos 2φ, sin 2φ) = (-1, N)/√(N²+1); R turns by atan(1/N).
+    """
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=dtype)
+    c = math.asinh(n) / math.sqrt(n * n + 1)
+    t = math.atan(1 / n)
+    ref = torch.tensor([[-c, c * n - t], [c * n + t, c]], dtype=F64)
+    return g, ref
+
+
+@pytest.mark.parametrize(
+    "n,dtype,tol",
+    [
+        (1e3, F64, 1e-14),
+        (1e4, F64, 1e-14),
+        (1e5, F64, 1e-14),
+        (30.0, torch.float32, 1e-6),
+        (300.0, torch.float32, 1e-6),
+    ],
+)
+def test_xi_inv_is_accurate_for_ill_conditioned_matrices(n, dtype, tol):
+    """The closed-form eigenvalues of g gᵀ lose ε·cond²: 4e-7 at cond 4e6, garbage at 4e8."""
+    g, ref = _ill_conditioned(n, dtype)
+    out = G.xi_inv(g).to(F64)
+    assert float((out - ref).norm() / ref.norm()) < tol
+    sv = G.singular_values2(g.to(F64))
+    assert torch.allclose(
+        sv, torch.tensor([-math.asinh(n), math.asinh(n)], dtype=F64).exp(), rtol=1e-15
+    )
+
+
+def test_det2_is_exact_where_the_products_cancel():
+    n = 2.0**27 + 1  # n² is not a float64 number: the plain formula is off by 1 here
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=F64)
+    assert float(g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]) != 1.0
+    assert float(G.det2(g)) == 1.0
+    gs = random_gl_plus(100, 7)
+    assert torch.allclose(G.det2(gs), torch.linalg.det(gs), rtol=1e-13)
+    assert torch.allclose(G.singular_values2(gs), torch.linalg.svdvals(gs).flip(-1), rtol=1e-13)
 
 
 def test_xi_inv_identity_and_traceless():
@@ -181,7 +226,8 @@ def test_haar_right_invariance_and_common_normalisation():
         )
         for c in ("entries", "polar", "log")
     ]
-    for (a, sa), (b, sb) in zip(res, res[1:]):  # one measure, three coordinate systems
+    # one measure, three coordinate systems
+    for (a, sa), (b, sb) in itertools.pairwise(res):
         assert abs(a - b) < 4 * math.hypot(sa, sb), res
     b, _ = H.haar_integral(
         lambda g: _phi_entries(g @ U),
@@ -204,6 +250,26 @@ def test_unweighted_lognormal_sampler_is_not_invariant():
     assert abs(a - b) > 5 * math.hypot(sa, sb) and abs(a - b) > 0.1 * a, (a, b)
 
 
+def test_haar_densities_reject_what_they_do_not_measure():
+    """det g ≤ 0 lies outside GL⁺; a non-symmetric x is not a log P (both used to pass)."""
+    with pytest.raises(ValueError, match="positive determinant"):
+        H.haar_density_entries(torch.diag(torch.tensor([1.0, -2.0], dtype=F64)))
+    with pytest.raises(ValueError, match="positive determinant"):
+        H.haar_density_entries(torch.zeros(3, 2, 2, dtype=F64))
+    with pytest.raises(ValueError, match="finite"):
+        H.haar_density_entries(torch.full((2, 2), math.nan, dtype=F64))
+    x = torch.tensor([[0.3, 0.2], [-0.2, 0.1]], dtype=F64)  # symmetric part diag(0.3, 0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        H.haar_density_log(x)
+    with pytest.raises(ValueError, match="symmetric"):
+        H.haar_density_log(x.float(), "SL(2)")
+    with pytest.raises(ValueError, match="finite"):
+        H.haar_density_log(torch.full((2, 2), math.inf, dtype=F64))
+    # rounding-level asymmetry still passes
+    xs = torch.tensor([[0.3, 0.2], [0.2 + 1e-15, 0.1]], dtype=F64)
+    assert torch.isfinite(H.haar_density_log(xs))
+
+
 # ----------------------------------------------------------------------------- layers
 
 
@@ -213,6 +279,15 @@ def _smooth_digits(n: int, pad: int) -> torch.Tensor:
     for _ in range(2):
         f = F.avg_pool2d(f, 3, 1, 1)
     return f
+
+
+IMAGE = GroupAction("image", lambda u, f: D.warp(f, u))
+"""u ∈ GL+(2) acts on images (and on lifted feature maps) by warping: (L_u f)(x) = f(u⁻¹x)."""
+SAMPLES = GroupAction(
+    "samples",
+    lambda u, h: [s.left_mul(u) for s in h] if isinstance(h, list) else h.left_mul(u),
+)
+"""... and on group samples H (or a list of them, one per layer) by left multiplication."""
 
 
 def _rel(a, b):
@@ -225,11 +300,10 @@ def test_lifting_exactly_equivariant_for_90_degrees():
         6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(1)
     )
     lift = L.LiftingConv(1, 4, 9, "GL+(2)")
-    a = lift(D.warp(f, ROT90), samples)
-    b = D.warp(lift(f, samples.left_mul(torch.linalg.inv(ROT90))), ROT90)
-    wrong = D.warp(lift(f, samples), ROT90)
-    assert _rel(a, b) < 1e-5
-    assert _rel(a, wrong) > 0.1
+    shifted = samples.left_mul(torch.linalg.inv(ROT90))
+    assert equivariance_error(lift, (f, shifted), ROT90, (IMAGE, SAMPLES), IMAGE) < 1e-5
+    # without shifting the samples by u^-1 the lifting is not equivariant
+    assert equivariance_error(lift, (f, samples), ROT90, (IMAGE, None), IMAGE) > 0.1
 
 
 def test_lifting_general_affine_shift_helps():
@@ -242,9 +316,9 @@ def test_lifting_general_affine_shift_helps():
         rotation_2d(torch.tensor(1.2, dtype=F64))
         @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
     ).float()
-    a = lift(D.warp(f, u), samples)
-    with_shift = _rel(a, D.warp(lift(f, samples.left_mul(torch.linalg.inv(u))), u))
-    without = _rel(a, D.warp(lift(f, samples), u))
+    shifted = samples.left_mul(torch.linalg.inv(u))
+    with_shift = equivariance_error(lift, (f, shifted), u, (IMAGE, SAMPLES), IMAGE)
+    without = equivariance_error(lift, (f, samples), u, (IMAGE, None), IMAGE)
     assert with_shift < 0.5 * without, (with_shift, without)
 
 
@@ -258,9 +332,9 @@ def test_group_conv_exactly_equivariant_for_90_degrees(group):
     conv = L.GroupConv(3, 2, 5, group)
     x = lift(f, h_in)
     ui = torch.linalg.inv(ROT90)
-    a = conv(D.warp(x, ROT90), h_in, h_out)
-    b = D.warp(conv(x, h_in.left_mul(ui), h_out.left_mul(ui)), ROT90)
-    assert _rel(a, b) < 1e-5
+    inputs = (x, h_in.left_mul(ui), h_out.left_mul(ui))
+    err = equivariance_error(conv, inputs, ROT90, (IMAGE, SAMPLES, SAMPLES), IMAGE)
+    assert err < 1e-5
 
 
 def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
@@ -268,16 +342,62 @@ def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
     f = _smooth_digits(4, 0)[..., 1:-1, 1:-1].contiguous()  # 26 x 26
     samples = model.draw_samples(torch.Generator().manual_seed(4))
     ui = torch.linalg.inv(ROT90)
-    with torch.no_grad():
-        a = model(D.warp(f, ROT90), samples)
-        b = model(f, [s.left_mul(ui) for s in samples])
-    assert _rel(a, b) < 1e-5
+    with torch.no_grad():  # invariant logits: the output is not acted on
+        err = equivariance_error(
+            model, (f, [s.left_mul(ui) for s in samples]), ROT90, (IMAGE, SAMPLES), None
+        )
+    assert err < 1e-5
     lift, c1, c2 = model.layers
     assert c1.last_samples_in is lift.last_samples_out  # input samples = previous output samples
     assert c2.last_samples_in is c1.last_samples_out
     assert not torch.equal(
         c2.last_samples_out.g, c2.last_samples_in.g
     )  # new samples after the block
+
+
+def test_window_from_samples_holds_every_kernel_support():
+    """Default window: a scaled-up sample's kernel is cut at the edge; window='samples' is not."""
+    h = H.sample_group(
+        6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(8)
+    )
+    assert float(torch.linalg.matrix_norm(h.g, ord=2).max()) > 1.3
+    for window, cut in (("kernel", True), ("samples", False)):
+        lift = L.LiftingConv(1, 2, 7, "GL+(2)", window=window)
+        size = lift.window_size(h)
+        # the mask on a window far larger than any support
+        big = L.kernel_offsets(61, dtype=F64)
+        z = torch.einsum("nab,klb->nkla", h.g_inv.to(F64), big) / lift.radius
+        inside = L.bump_mask(z) > 0
+        half = size // 2
+        outside = inside.clone()
+        outside[:, 30 - half : 31 + half, 30 - half : 31 + half] = False
+        assert bool(outside.any()) == cut, (window, size)
+        # the output keeps its size whatever the window
+        x = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(9))
+        assert lift(x, h).shape == (2, 2, 6, 12, 12)
+        conv = L.GroupConv(2, 2, 5, "GL+(2)", window=window, padding=1)
+        assert conv(lift(x, h), h, h).shape == (2, 2, 6, 10, 10)
+    with pytest.raises(ValueError, match="window"):
+        L.LiftingConv(1, 2, 7, "GL+(2)", window="auto")
+
+
+def test_window_from_samples_lowers_the_affine_equivariance_error():
+    """The chapter's setting: the cut supports raise the error of Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H)."""
+    f = _smooth_digits(4, 10)  # 48 x 48
+    h = H.sample_group(
+        6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(10)
+    )
+    u = (
+        rotation_2d(torch.tensor(1.2, dtype=F64))
+        @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
+    ).float()
+    errs = {}
+    for window in L.WINDOWS:
+        lift = L.LiftingConv(1, 4, 15, "GL+(2)", window=window)
+        with torch.no_grad():
+            a = lift(D.warp(f, u), h)
+            errs[window] = _rel(a, D.warp(lift(f, h.left_mul(torch.linalg.inv(u))), u))
+    assert errs["samples"] < 0.5 * errs["kernel"], errs
 
 
 @pytest.mark.parametrize("layer", ["lift", "group"])
@@ -319,7 +439,7 @@ def test_kernels_and_training_helpers_run():
         model, xs, y[:40], epochs=1, batch_size=20, generator=torch.Generator().manual_seed(0)
     )
     assert len(losses) == 1 and math.isfinite(losses[0])
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
     acc = L.accuracy(model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1))
     assert 0.0 <= acc <= 1.0
     assert L.predict(L.PlainCNN(), xs).shape == (40, 10)
@@ -511,7 +631,10 @@ def test_bad_layer_inputs():
 @pytest.mark.parametrize("kind", L.KERNELS)
 def test_coord_scale_rescales_the_kernel_inputs(kind):
     scale = (1.0, 0.5, 0.25)
-    gen = lambda: torch.Generator().manual_seed(3)
+
+    def gen():
+        return torch.Generator().manual_seed(3)
+
     scaled = L.ImplicitKernel(3, 4, kind=kind, coord_scale=scale, generator=gen())
     plain = L.ImplicitKernel(3, 4, kind=kind, generator=gen())
     z = torch.randn(11, 3, generator=torch.Generator().manual_seed(4))

@@ -164,8 +164,8 @@ def train(
                         net, u, xb, n_samples=n_probes, generator=generator
                     )
                     hg = torch.autograd.grad(homeostasis * h, params, allow_unused=True)
-                grads = [g if e is None else g + e for g, e in zip(grads, hg)]
-            for p, g in zip(params, grads):
+                grads = [g if e is None else g + e for g, e in zip(grads, hg, strict=True)]
+            for p, g in zip(params, grads, strict=True):
                 p.grad = g
             opt.step()
             with torch.no_grad():

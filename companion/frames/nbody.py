@@ -62,13 +62,13 @@ class NBodyData:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
-    def to(self, *args, **kwargs) -> "NBodyData":
+    def to(self, *args, **kwargs) -> NBodyData:
         """Move/cast every tensor (``.to(device)``, ``.to(torch.float32)``)."""
         return NBodyData(
             *(t.to(*args, **kwargs) for t in (self.x, self.v, self.charges, self.x_target))
         )
 
-    def subset(self, n: int) -> "NBodyData":
+    def subset(self, n: int) -> NBodyData:
         """The first ``n`` trajectories."""
         n = check_int(n, "n", minimum=1)
         return NBodyData(self.x[:n], self.v[:n], self.charges[:n], self.x_target[:n])

@@ -2,13 +2,13 @@
 
 * :mod:`companion.gaunt.sh_fourier` — real SH (e3nn convention) ↔ 2D Fourier basis;
 * :mod:`companion.gaunt.coefficients` — Gaunt coefficients two ways, relation to CG;
-* :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its references (dense, e3nn CG, sphere grid);
+* :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its
+  references (dense, e3nn CG, sphere grid);
 * :mod:`companion.gaunt.interactions` — equivariant convolution and many-body products (the
   paper's other two uses), each with an e3nn reference;
 * :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
 
-from .layers import DegreeLinear, GauntLayer
 from .coefficients import (
     allowed_paths,
     gaunt_from_wigner,
@@ -24,6 +24,7 @@ from .interactions import (
     gaunt_many_body,
     gaunt_many_body_e3nn,
 )
+from .layers import DegreeLinear, GauntLayer
 from .product import (
     dense_sizes,
     e3nn_gaunt_tensor_product,

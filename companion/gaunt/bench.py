@@ -18,10 +18,10 @@ from ..checks import check_int
 from ..utils import median_time
 from .product import (
     e3nn_gaunt_tensor_product,
-    route_for,
     from_e3nn_layout,
     gaunt_product,
     gaunt_product_grid,
+    route_for,
     to_e3nn_layout,
 )
 
@@ -116,7 +116,7 @@ def _time(fn: Callable[[], object], device, budget_s: float, slow_repeats: int) 
 
 def loglog_slope(degrees: Sequence[float], times: Sequence[float]) -> float:
     """Least-squares slope of ``log(time)`` against ``log(degree)``: the empirical exponent."""
-    pts = [(math.log(d), math.log(t)) for d, t in zip(degrees, times) if d and t]
+    pts = [(math.log(d), math.log(t)) for d, t in zip(degrees, times, strict=True) if d and t]
     if len(pts) < 2:
         raise ValueError(
             "loglog_slope needs at least two (degree, time) pairs with positive values"

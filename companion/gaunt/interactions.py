@@ -53,33 +53,31 @@ def _check_graph(
     x: object, edge_index: object, edge_vec: object, radial: object
 ) -> tuple[int, int, int, int]:
     """Validate the arguments of the convolutions; returns ``(N, C, L, L_filter)``."""
-    check_tensor(x, "x", min_ndim=3, floating=True)
-    N, C = x.shape[0], x.shape[1]
-    L = degree_of(x, "x")
-    check_tensor(edge_index, "edge_index", ndim=2)
-    if edge_index.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"edge_index must be an integer tensor (int64), got {edge_index.dtype}")
-    if edge_index.shape[0] != 2:
-        raise ValueError(f"edge_index must have shape (2, E), got {tuple(edge_index.shape)}")
-    E = edge_index.shape[1]
-    if E and (int(edge_index.min()) < 0 or int(edge_index.max()) >= N):
+    xt = check_tensor(x, "x", min_ndim=3, floating=True)
+    N, C = xt.shape[0], xt.shape[1]
+    L = degree_of(xt, "x")
+    ei = check_tensor(edge_index, "edge_index", ndim=2)
+    if ei.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"edge_index must be an integer tensor (int64), got {ei.dtype}")
+    if ei.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape (2, E), got {tuple(ei.shape)}")
+    E = ei.shape[1]
+    if E and (int(ei.min()) < 0 or int(ei.max()) >= N):
         raise ValueError(f"edge_index must hold node indices in [0, {N}), got values outside")
-    check_tensor(edge_vec, "edge_vec", ndim=2, last_dims=(3,), floating=True)
-    if edge_vec.shape[0] != E:
-        raise ValueError(f"edge_vec must have shape ({E}, 3), got {tuple(edge_vec.shape)}")
-    if E and bool((edge_vec.norm(dim=-1) == 0).any()):
+    ev = check_tensor(edge_vec, "edge_vec", ndim=2, last_dims=(3,), floating=True)
+    if ev.shape[0] != E:
+        raise ValueError(f"edge_vec must have shape ({E}, 3), got {tuple(ev.shape)}")
+    if E and bool((ev.norm(dim=-1) == 0).any()):
         raise ValueError("edge_vec must be non-zero (the direction of a zero vector is undefined)")
-    check_tensor(radial, "radial", ndim=3, floating=True)
-    if radial.shape[:2] != (E, C):
-        raise ValueError(
-            f"radial must have shape ({E}, {C}, L_filter + 1), got {tuple(radial.shape)}"
-        )
-    for name, t in (("x", x), ("edge_vec", edge_vec), ("radial", radial)):
+    rad = check_tensor(radial, "radial", ndim=3, floating=True)
+    if rad.shape[:2] != (E, C):
+        raise ValueError(f"radial must have shape ({E}, {C}, L_filter + 1), got {tuple(rad.shape)}")
+    for name, t in (("x", xt), ("edge_vec", ev), ("radial", rad)):
         if not bool(torch.isfinite(t).all()):
             raise ValueError(f"{name} must be finite (no NaN or inf)")
-        if t.dtype != x.dtype:
-            raise TypeError(f"{name} must have the dtype of x ({x.dtype}), got {t.dtype}")
-    return N, C, L, radial.shape[2] - 1
+        if t.dtype != xt.dtype:
+            raise TypeError(f"{name} must have the dtype of x ({xt.dtype}), got {t.dtype}")
+    return N, C, L, rad.shape[2] - 1
 
 
 def edge_filter(edge_vec: torch.Tensor, radial: torch.Tensor) -> torch.Tensor:
@@ -254,7 +252,7 @@ def gaunt_many_body_e3nn(xs: Sequence[torch.Tensor], L_out: int | None = None) -
     total = sum(degrees)
     y, done = xs[0], degrees[0]
     y = y[..., : (min(done, L_out + total - done) + 1) ** 2]
-    for x, d in zip(xs[1:], degrees[1:]):
+    for x, d in zip(xs[1:], degrees[1:], strict=True):
         done += d
         y = gaunt_product_e3nn(y, x, min(done, L_out + total - done))
     return y[..., : (L_out + 1) ** 2]

@@ -35,7 +35,7 @@ Shapes: ``x1: (..., (L1+1)**2)``, ``x2: (..., (L2+1)**2)``, leading dimensions
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -89,7 +89,7 @@ def _nice(n: int) -> int:
         m += 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def fft_sizes(L1: int, L2: int, L_out: int) -> tuple[int, int]:
     r"""FFT grid ``(N_u, N_v)`` (θ, φ) for the product of degrees ``L1``, ``L2`` read up to ``L_out``.
 
@@ -108,7 +108,7 @@ def _wrapped_u(N: int) -> torch.Tensor:
     return torch.where(j <= (N - 1) // 2, j, j - N)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _forward_matrix(L: int, Nu: int) -> torch.Tensor:
     """``W[v, kk, 2j + c]`` (float64, ``(L+1, 2(L+1), 2 Nu)``): SH slot ``kk`` → part ``c`` (re, im) of
     the Fourier coefficient at θ-index ``j`` (wrapped) and φ-frequency ``v >= 0``.
@@ -127,7 +127,7 @@ def _forward_matrix(L: int, Nu: int) -> torch.Tensor:
     return W.reshape(L + 1, 2 * (L + 1), 2 * Nu)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _input_index(L: int) -> torch.Tensor:
     """Gather index ``(L+1) * 2(L+1)`` from the e3nn SH order into the [v, kk] slots (unused slots → 0,
     whose rows of the forward matrix are zero)."""
@@ -140,7 +140,7 @@ def _input_index(L: int) -> torch.Tensor:
     return idx.reshape(-1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _backward_matrix(L_out: int, Nu: int) -> torch.Tensor:
     """``W[v, 2j + c, kk]`` (float64, ``(L_out+1, 2 Nu, 2(L_out+1))``): part ``c`` of the product's
     Fourier coefficient at θ-index ``j`` and φ-frequency ``v >= 0`` → SH slot ``kk``. Uses the
@@ -163,7 +163,7 @@ def _backward_matrix(L_out: int, Nu: int) -> torch.Tensor:
     return W.reshape(L_out + 1, 2 * Nu, 2 * (L_out + 1))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _output_index(L_out: int) -> torch.Tensor:
     """Gather index from the flattened [v, kk] slots back to the e3nn SH order."""
     idx = []
@@ -191,8 +191,9 @@ _COMPUTE = {
 
 
 def _check_pair(x1: object, x2: object, L_out: object) -> tuple[int, int, int, torch.Size]:
+    x1 = check_tensor(x1, "x1", min_ndim=1)
+    x2 = check_tensor(x2, "x2", min_ndim=1)
     for name, x in (("x1", x1), ("x2", x2)):
-        check_tensor(x, name, min_ndim=1)
         if x.dtype not in _COMPUTE:
             raise TypeError(
                 f"{name} must have a real floating dtype (float16/bfloat16/float32/float64), "
@@ -313,7 +314,7 @@ def separable_sizes(L1: int, L2: int, L_out: int) -> tuple[int, int]:
     return d // 2 + 1, d + 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gauss_legendre(N: int) -> tuple[torch.Tensor, torch.Tensor]:
     t, w = np.polynomial.legendre.leggauss(N)
     return torch.from_numpy(t), torch.from_numpy(w)
@@ -423,7 +424,7 @@ def _dense_chunk(
     a: torch.Tensor, b: torch.Tensor | None, consts: tuple, inplace: bool
 ) -> torch.Tensor:
     """One chunk of the dense route (three matrix products)."""
-    M1, M2, M_out = (cached_on(*k, a.device, a.dtype) for k in consts)
+    M1, M2, M_out = (cached_on(name, args, a.device, a.dtype) for name, args in consts)
     s1 = a @ M1
     if b is None:
         s = s1.square_() if inplace else s1.square()
@@ -519,10 +520,10 @@ def tune_routes(
         L = check_int(L, "degrees")
         x1 = torch.randn(rows, (L + 1) ** 2, generator=g, dtype=dtype).to(device)
         x2 = torch.randn(rows, (L + 1) ** 2, generator=g, dtype=dtype).to(device)
-        row = {"L": L}
+        row: dict = {"L": L}
         with torch.no_grad():
             for m in METHODS[1:]:
-                fn = lambda m=m: gaunt_product(x1, x2, 2 * L, method=m)  # noqa: E731
+                fn = lambda m=m, a=x1, b=x2, L=L: gaunt_product(a, b, 2 * L, method=m)  # noqa: E731
                 row[m] = 1e3 * median_time(fn, device=device, warmup=1, budget_s=budget_s)
         row["fastest"] = min(METHODS[1:], key=lambda m: row[m])
         table.append(row)
@@ -617,9 +618,9 @@ def gaunt_product(
             y = y.expand(*batch, y.shape[-1])
     else:
         fn, args, width, n_out = consts
-        a = a.expand(*batch, a.shape[-1]).reshape(-1, a.shape[-1])
-        b = None if x2 is x1 else b.expand(*batch, b.shape[-1]).reshape(-1, b.shape[-1])
-        y = _chunked(fn, a, b, args, width, n_out).reshape(*batch, n_out)
+        a_rows = a.expand(*batch, a.shape[-1]).reshape(-1, a.shape[-1])
+        b_rows = None if x2 is x1 else b.expand(*batch, b.shape[-1]).reshape(-1, b.shape[-1])
+        y = _chunked(fn, a_rows, b_rows, args, width, n_out).reshape(*batch, n_out)
     return y if y.dtype == out_dtype else y.to(out_dtype)
 
 
@@ -631,6 +632,7 @@ def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
     """Validate the arguments of :func:`gaunt_product` and choose what to run (cached per signature)."""
     L1, L2, L_out, batch = _check_pair(x1, x2, L_out)
     check_choice(method, "method", METHODS)
+    x1 = check_tensor(x1, "x1")  # already checked by _check_pair; narrows the type
     out_dtype = x1.dtype
     dtype = _COMPUTE[out_dtype]
     if method == "auto":
@@ -648,8 +650,8 @@ def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
         return "dense", (_dense_chunk, consts, (Nu // 2 + 1) * Nv, n_out), batch, out_dtype, dtype
     if method == "separable":
         Nt, Np = separable_sizes(L1, L2, L_out)
-        consts = (L1, L2, L_out, Nt, Np)
-        return "separable", (_separable_chunk, consts, Nt * Np, n_out), batch, out_dtype, dtype
+        sizes = (L1, L2, L_out, Nt, Np)
+        return "separable", (_separable_chunk, sizes, Nt * Np, n_out), batch, out_dtype, dtype
     Nu, Nv = fft_sizes(L1, L2, L_out)
     return "fft", (L1, L2, L_out, Nu, Nv), batch, out_dtype, dtype
 
@@ -706,7 +708,7 @@ def e3nn_gaunt_tensor_product(
     channels = check_int(channels, "channels", minimum=1)
     paths = allowed_paths(L1, L2, L_out)
     consts = [gaunt_to_wigner_constant(a, b, c) for a, b, c in paths]
-    instr = [(a, b, c, "uuu", True, k * k) for (a, b, c), k in zip(paths, consts)]
+    instr = [(a, b, c, "uuu", True, k * k) for (a, b, c), k in zip(paths, consts, strict=True)]
     with default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
         tp = o3.TensorProduct(
             _gaunt_irreps(channels, L1),

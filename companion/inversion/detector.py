@@ -37,17 +37,16 @@ so an image aligned with itself gets exactly zero flow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pathlib import Path
-
 from ..checks import check_choice, check_int, check_number
 from ..utils import progress
-from ._validate import check_images, check_same_shape
-from .align import flow_smoothness, warp
+from ._validate import check_images, check_module_dtype, check_same_shape
+from .align import _warp, flow_smoothness
 
 __all__ = [
     "DETECTORS",
@@ -111,8 +110,7 @@ class InvertibilityDetector(nn.Module):
         super().__init__()
         w = check_int(width, "width", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=1)
-        check_number(max_flow, "max_flow", minimum=0, open_min=True)
-        self.max_flow = float(max_flow)
+        self.max_flow = check_number(max_flow, "max_flow", minimum=0, open_min=True)
         self.align = bool(align)
         layers: list[nn.Module] = [nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2)]
         for dil in (2, 4, 8):
@@ -121,6 +119,8 @@ class InvertibilityDetector(nn.Module):
         self.flow_head = nn.Conv2d(w, 2, 3, padding=1)
         self.mask_head = nn.Conv2d(w, 1, 3, padding=1)
         nn.init.zeros_(self.flow_head.weight)
+        # Conv2d's bias is Optional in its type; these heads are built with one
+        assert self.flow_head.bias is not None and self.mask_head.bias is not None
         nn.init.zeros_(self.flow_head.bias)
         nn.init.constant_(self.mask_head.bias, -2.0)  # start from a small mask (sigma(-2) = 0.12)
 
@@ -144,6 +144,8 @@ class InvertibilityDetector(nn.Module):
         x = check_images(x, "x")
         y = check_images(y, "y")
         check_same_shape(x, y, "x", "y")
+        check_module_dtype(x, "x", self, "detector")
+        check_module_dtype(y, "y", self, "detector")
         k = (
             self.iterations
             if iterations is None
@@ -156,7 +158,7 @@ class InvertibilityDetector(nn.Module):
             dflow, logit = self.step(x, aligned)
             if self.align:
                 flow = (flow + dflow).clamp(-self.max_flow, self.max_flow)
-                aligned = warp(y, flow)
+                aligned = _warp(y, flow)  # flow is built here: finite and clamped
             masks.append(torch.sigmoid(logit))
         mask = masks[-1]
         return Decomposition(
@@ -229,9 +231,13 @@ def train_detector(
     leave it ``None`` for the paper's self-supervised training. Returns the loss parts
     of every step.
     """
+    if not isinstance(net, InvertibilityDetector):
+        raise TypeError(f"net must be an InvertibilityDetector, got {type(net).__name__}")
     inputs = check_images(inputs, "inputs")
     inversions = check_images(inversions, "inversions")
     check_same_shape(inputs, inversions, "inputs", "inversions")
+    check_module_dtype(inputs, "inputs", net, "detector")
+    check_module_dtype(inversions, "inversions", net, "detector")
     if masks is not None:
         masks = check_images(masks, "masks", channels=1)
         check_same_shape(inputs, masks, "inputs", "masks", channels=False)
@@ -258,7 +264,7 @@ def train_detector(
 
 
 def load_detector(
-    name: str = "method", path: str | None = None, device: torch.device | str = "cpu"
+    name: str = "method", path: str | Path | None = None, device: torch.device | str = "cpu"
 ) -> InvertibilityDetector:
     """A shipped detector (``"method"``, ``"no_align"`` or ``"supervised"``), eval mode.
 
@@ -267,7 +273,7 @@ def load_detector(
     from .generator import WEIGHTS_DIR, _load_state
 
     check_choice(name, "name", tuple(DETECTORS))
-    path = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
-    net = _load_state(InvertibilityDetector(align=DETECTORS[name]), path, f"detector {name!r}")
+    file = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
+    net = _load_state(InvertibilityDetector(align=DETECTORS[name]), file, f"detector {name!r}")
     net.requires_grad_(False)
     return net.to(device)

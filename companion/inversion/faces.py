@@ -225,11 +225,11 @@ def _draw_ood(
         occ[:] = np.array([1.0, rng.uniform(0.0, 1.0), 0.0])[rng.permutation(3)]
     elif kind == "texture":
         mask = cov[i] == 0.0
-        f = rng.uniform(4, 9)
+        freq = rng.uniform(4, 9)
         a = rng.uniform(0, np.pi)
-        phase = np.sin(f * np.pi * (np.cos(a) * x + np.sin(a) * y))
+        phase = np.sin(freq * np.pi * (np.cos(a) * x + np.sin(a) * y))
         if rng.random() < 0.5:
-            phase = phase * np.sin(f * np.pi * (-np.sin(a) * x + np.cos(a) * y))
+            phase = phase * np.sin(freq * np.pi * (-np.sin(a) * x + np.cos(a) * y))
         c2 = rng.uniform(0, 1, 3)
         occ[:] = np.where(phase[..., None] > 0, color, c2)
     else:  # pragma: no cover - guarded by render_faces

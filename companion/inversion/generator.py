@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
 
 from ..checks import check_int, check_tensor
+from ._validate import check_module_dtype
 
 __all__ = [
     "LATENT_DIM",
@@ -71,6 +73,7 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = check_tensor(z, "z", ndim=2, last_dims=(self.latent_dim,), floating=True)
+        check_module_dtype(z, "z", self, "generator")
         h = self.fc(z).view(z.shape[0], 4 * self.width, 4, 4)
         return (self.net(h) + 1) / 2
 
@@ -119,10 +122,14 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = check_tensor(x, "x", ndim=4, last_dims=(3, IMAGE_SIZE, IMAGE_SIZE), floating=True)
+        check_module_dtype(x, "x", self, "encoder")
         return self.net(x * 2 - 1)
 
 
-def _load_state(module: nn.Module, path: Path, what: str) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def _load_state(module: M, path: Path, what: str) -> M:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -141,7 +148,7 @@ def _load_state(module: nn.Module, path: Path, what: str) -> nn.Module:
     return module.eval()
 
 
-def load_generator(path: str | None = None, device: torch.device | str = "cpu") -> Generator:
+def load_generator(path: str | Path | None = None, device: torch.device | str = "cpu") -> Generator:
     """The shipped generator (eval mode; ``requires_grad`` off), or one saved at ``path``."""
     g = _load_state(
         Generator(), Path(path) if path is not None else WEIGHTS_DIR / "generator.pt", "generator"
@@ -150,7 +157,7 @@ def load_generator(path: str | None = None, device: torch.device | str = "cpu") 
     return g.to(device)
 
 
-def load_encoder(path: str | None = None, device: torch.device | str = "cpu") -> Encoder:
+def load_encoder(path: str | Path | None = None, device: torch.device | str = "cpu") -> Encoder:
     """The shipped inversion encoder (eval mode), or one saved at ``path``."""
     e = _load_state(
         Encoder(), Path(path) if path is not None else WEIGHTS_DIR / "encoder.pt", "encoder"
@@ -173,7 +180,7 @@ def fingerprint(generator: Generator, n: int = 8, seed: int = 1234) -> list[floa
     return [float(v) for v in generator(z).mean(dim=(1, 2, 3))]
 
 
-def load_fingerprint(path: str | None = None) -> dict:
+def load_fingerprint(path: str | Path | None = None) -> dict:
     """The fingerprint (and training record) written by the training command."""
-    path = Path(path) if path is not None else WEIGHTS_DIR / "fingerprint.json"
-    return json.loads(Path(path).read_text())
+    file = Path(path) if path is not None else WEIGHTS_DIR / "fingerprint.json"
+    return json.loads(file.read_text())

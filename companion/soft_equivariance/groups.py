@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..checks import check_choice, check_int, check_square, check_tensor
+from ..checks import check_choice, check_int, check_orthogonal, check_square, check_tensor
 from ..groups import SCALAR, TENSOR2, VECTOR, Representation, haar_o3, haar_so2, haar_so3
 
 __all__ = [
+    "KINDS",
     "PLANES",
     "ORDERS",
     "MatrixGroup",
@@ -54,6 +55,25 @@ _PLANE_AXES = {
 
 def _check_order(k: object, name: str) -> int:
     return check_choice(k, name, ORDERS)
+
+
+KINDS = ("O(3)", "SO(3)", "O(2)")
+"""The kinds of :class:`MatrixGroup` (each has its own Haar sampler)."""
+
+
+def _gen_atol(t: torch.Tensor) -> float:
+    """Rounding tolerance for generators: anything beyond it is a different group."""
+    return 1e-10 if t.dtype == torch.float64 else 1e-5
+
+
+def _check_generators(t: object, name: str) -> torch.Tensor:
+    """A real stack ``(m, 3, 3)`` of finite matrices (``m`` may be 0)."""
+    t = check_tensor(t, name, ndim=3, last_dims=(3, 3), floating=True)
+    if t.is_complex():
+        raise TypeError(f"{name} must be real, got {t.dtype}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} must hold finite entries")
+    return t
 
 
 def _generator(i: int, j: int) -> torch.Tensor:
@@ -140,7 +160,10 @@ class TensorRep:
         return torch.cat([parts[k].flatten(-2) for k in sorted(self.slices())], dim=-1)
 
     def matrix(self, g: torch.Tensor) -> torch.Tensor:
-        """Block-diagonal :math:`\\rho(g) = \\bigoplus_k I_{c_k} \\otimes g^{\\otimes k}`: ``(..., 3, 3)`` → ``(..., dim, dim)``."""
+        """Block-diagonal :math:`\\rho(g) = \\bigoplus_k I_{c_k} \\otimes g^{\\otimes k}`.
+
+        ``g: (..., 3, 3)`` → ``(..., dim, dim)``.
+        """
         g = check_square(g, "g", size=3)
         out = g.new_zeros(*g.shape[:-2], self.dim, self.dim)
         for k, s in self.slices().items():
@@ -151,6 +174,10 @@ class TensorRep:
             )
             out[..., s, s] = block
         return out
+
+    def act(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        r"""Return :math:`\rho(g)x` on the last axis (``x: (B, dim)``, ``g: (B, 3, 3)`` or ``(3, 3)``)."""
+        return self.representation().act(g, x)
 
     def representation(self) -> Representation:
         """This sum as a core :class:`companion.groups.Representation` (acts on the last axis)."""
@@ -179,6 +206,36 @@ class MatrixGroup:
     plane: str | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # A wrong generator does not fail later: it silently gives a wrong projector.
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {type(self.name).__name__}")
+        if not isinstance(self.kind, str):
+            raise TypeError(
+                f"kind must be a string, one of {KINDS}, got {type(self.kind).__name__}"
+            )
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "O(2)":
+            if self.plane not in PLANES:
+                raise ValueError(
+                    f"plane must be one of {PLANES} for kind 'O(2)', got {self.plane!r}"
+                )
+        elif self.plane is not None:
+            raise ValueError(f"plane must be None for kind {self.kind!r}, got {self.plane!r}")
+        lie = _check_generators(self.lie, "lie")
+        discrete = _check_generators(self.discrete, "discrete")
+        skew = (lie + lie.transpose(-1, -2)).abs().amax() if len(lie) else 0.0
+        if skew > _gen_atol(lie):
+            raise ValueError(
+                "lie must hold antisymmetric generators of o(3) (A^T = -A); "
+                f"max |A + A^T| is {float(skew):.2e}"
+            )
+        if len(discrete):
+            check_orthogonal(discrete, "discrete", atol=_gen_atol(discrete))
+        object.__setattr__(self, "lie", lie.to(torch.float64))
+        object.__setattr__(self, "discrete", discrete.to(torch.float64))
+
     def sample(
         self,
         n: int,
@@ -199,7 +256,7 @@ class MatrixGroup:
             return haar_o3(n, generator=generator, dtype=dtype, device=device)
         if self.kind == "SO(3)":
             return haar_so3(n, generator=generator, dtype=dtype, device=device)
-        i, j, _ = _PLANE_AXES[self.plane]
+        i, j, _ = self._plane_axes()
         q = haar_so2(n, generator=generator, dtype=dtype, device=device)
         flip = torch.rand(n, generator=generator, dtype=dtype).to(device) < 0.5
         q = torch.where(
@@ -210,6 +267,12 @@ class MatrixGroup:
         g[:, idx[:, None], idx[None, :]] = q
         return g
 
+    def _plane_axes(self) -> tuple[int, int, int]:
+        """(in-plane i, in-plane j, fixed axis) of an ``O(2)`` group."""
+        if self.plane is None:
+            raise ValueError(f"{self.name} acts in no coordinate plane")
+        return _PLANE_AXES[self.plane]
+
     def contains(self, g: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
         """Whether each ``g: (..., 3, 3)`` is orthogonal and lies in the group (fixes the axis, etc.)."""
         g = check_square(g, "g", size=3)
@@ -218,7 +281,7 @@ class MatrixGroup:
         if self.kind == "SO(3)":
             ok = ok & ((torch.linalg.det(g) - 1).abs() < atol)
         elif self.kind == "O(2)":
-            _, _, a = _PLANE_AXES[self.plane]
+            _, _, a = self._plane_axes()
             e = eye[a]
             ok = (
                 ok

@@ -51,7 +51,7 @@ def _complements(
     """Stacked :math:`I - P_k` for block type ``(a, b)``, shaped ``(K, 3^b, 3^a, 3^b, 3^a)`` (cached)."""
     key = (tuple(id(g) for g in groups), a, b, dtype, str(device))
     hit = _COMPLEMENTS.get(key)
-    if hit is not None and all(h is g for h, g in zip(hit[0], groups)):
+    if hit is not None and all(h is g for h, g in zip(hit[0], groups, strict=True)):
         return hit[1]
     d = 3 ** (a + b)
     eye = torch.eye(d, dtype=torch.float64)

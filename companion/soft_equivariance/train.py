@@ -14,7 +14,7 @@ before ``T``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -75,6 +75,7 @@ def train(
     batch_size: int | None = None,
     generator: torch.Generator | None = None,
     desc: str | None = None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``(x: (N, D_in), y: (N, D_out))`` with soft equivariance.
 
@@ -88,6 +89,8 @@ def train(
         p: the tuning exponent.
         batch_size: mini-batch size (``None``: full batch); batches are drawn with ``generator``.
         desc: progress-bar caption.
+        penalty: an extra term ``penalty(model) -> scalar`` added to the loss at every step,
+            e.g. the prior of residual pathway priors (:func:`~.rpp.rpp_penalty`).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -119,9 +122,14 @@ def train(
             if window is not None
             else max(1, autotune_at // 2)
         )
-        window = min(window, autotune_at)
+        # (step, window) of the one auto-tuning event; an int window, never None, in the loop.
+        tune: tuple[int, int] | None = (autotune_at, min(window, autotune_at))
+    else:
+        tune = None
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if penalty is not None and not callable(penalty):
+        raise TypeError(f"penalty must be callable, got {type(penalty).__name__}")
     lam_initial = lam_t.clone()
     weights = [q for layer in soft_linears(model) for q in layer.parameters()]
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -132,8 +140,8 @@ def train(
     tuned_at = None
     model.train()
     for step in progress(range(steps), desc=desc or "training", total=steps):
-        if autotune_at is not None and step == autotune_at:
-            r_ref = reference_regularizer(r_hist[autotune_at - window : autotune_at])
+        if tune is not None and step == tune[0]:
+            r_ref = reference_regularizer(r_hist[tune[0] - tune[1] : tune[0]])
             lam_t = autotune_strengths(lam_t, r_ref.to(lam_t), p)
             tuned_at = step
         if batch_size is None or batch_size >= x.shape[0]:
@@ -143,6 +151,8 @@ def train(
             xb, yb = x[idx], y[idx]
         loss_fit = nn.functional.mse_loss(model(xb), yb)
         loss = loss_fit + 0.5 * wd * sum(w.pow(2).sum() for w in weights)
+        if penalty is not None:
+            loss = loss + penalty(model)
         if k:
             r = regularizers(model, groups)
             loss = loss + (lam_t * r).sum()
