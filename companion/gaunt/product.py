@@ -524,7 +524,9 @@ def tune_routes(
         with torch.no_grad():
             for m in METHODS[1:]:
                 fn = lambda m=m, a=x1, b=x2, L=L: gaunt_product(a, b, 2 * L, method=m)  # noqa: E731
-                row[m] = 1e3 * median_time(fn, device=device, warmup=1, budget_s=budget_s)
+                row[m] = 1e3 * median_time(
+                    fn, device=device, warmup=1, min_repeats=3, budget_s=budget_s
+                )
         row["fastest"] = min(METHODS[1:], key=lambda m: row[m])
         table.append(row)
     if store:
