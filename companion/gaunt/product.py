@@ -11,7 +11,8 @@ the *Gaunt tensor product* (Luo, Chen & Krishnapriyan, ICLR 2024). Written with
 Clebsch-Gordan coefficients it is the sum over all :math:`O(L^3)` paths
 :math:`(l_1,l_2,l_3)` of :math:`O(L^3)` multiply-adds each: :math:`O(L^6)`.
 
-:func:`gaunt_product` computes the same numbers in :math:`O(L^3)`:
+:func:`gaunt_product` computes the same numbers by three routes. The paper's, ``"fft"``,
+is :math:`O(L^3)`:
 
 1. SH → 2D Fourier coefficients :math:`F_{uv}` (:mod:`companion.gaunt.sh_fourier`);
    the change of basis is sparse (:math:`v=\pm m`), so it is one batched matrix
@@ -21,6 +22,13 @@ Clebsch-Gordan coefficients it is the sum over all :math:`O(L^3)` paths
    product → ``rfft2``, using that the functions are real): :math:`O(L^2\log L)`.
 3. 2D Fourier → SH by the exact projection (one batched matrix product per
    :math:`v`): :math:`O(L^3)`.
+
+``"dense"`` applies steps 1-3 as precomputed dense matrices on the half of the torus grid
+with :math:`\theta\le\pi` (:math:`O(L^4)`, fastest for small degrees); ``"separable"``
+samples on a Gauss-Legendre × equispaced sphere grid through a Legendre sum per order
+:math:`m` and a matmul over :math:`m` (:math:`O(L^3)` in large matrix products, the
+sparsity of the real Gaunt tensor in :math:`m`); ``"auto"`` chooses from measured
+crossovers (:data:`ROUTE_THRESHOLDS`).
 
 References of the same map, for tests and benchmarks: :func:`gaunt_product_dense`
 (dense Gaunt tensor), :func:`gaunt_product_e3nn` (e3nn ``TensorProduct`` with one
