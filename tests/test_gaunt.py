@@ -464,6 +464,18 @@ def test_many_body_mixed_factors_and_bad_inputs():
         gaunt_many_body([xs[0], torch.zeros(2, 3, 5)])
 
 
+def test_bench_thread_clock():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the thread clock is meaningful for one torch thread only
+    try:
+        rows = compare([1], channels=2, e3nn_max=1, grid_max=0, budget_s=0.01, clock="thread")
+    finally:
+        torch.set_num_threads(threads)
+    assert rows[0]["e3nn_ms"] > 0 and rows[0]["separable_ms"] > 0
+    with pytest.raises(ValueError, match="clock"):
+        compare([1], channels=2, e3nn_max=0, grid_max=0, budget_s=0.01, clock="cpu")
+
+
 def test_interaction_benchmarks_run():
     from companion.gaunt.bench import conv_compare, many_body_compare, simple_table
 

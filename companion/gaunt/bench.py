@@ -9,12 +9,13 @@ layout; every method is warmed up, then the *median* of repeated calls is report
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable, Sequence
 
 import torch
 
-from ..checks import check_int
+from ..checks import check_choice, check_int
 from ..utils import median_time
 from .product import (
     e3nn_gaunt_tensor_product,
@@ -40,6 +41,7 @@ def compare(
     generator: torch.Generator | None = None,
     budget_s: float = 0.5,
     slow_repeats: int = 3,
+    clock: str = "wall",
 ) -> list[dict]:
     """Time e3nn's CG reference, the sphere-grid variant and
     :func:`~companion.gaunt.product.gaunt_product` for each max degree.
@@ -71,7 +73,9 @@ def compare(
             row["e3nn_build_s"] = time.perf_counter() - t0
             a, b = to_e3nn_layout(x1), to_e3nn_layout(x2)
             with torch.no_grad():
-                row["e3nn_ms"] = 1e3 * _time(lambda: tp(a, b, w), device, budget_s, slow_repeats)
+                row["e3nn_ms"] = 1e3 * _time(
+                    lambda: tp(a, b, w), device, budget_s, slow_repeats, clock
+                )
                 ref = from_e3nn_layout(tp(a, b, w), channels, L_out)
         else:
             row["e3nn_ms"] = None
@@ -88,7 +92,7 @@ def compare(
                     row["grid_ms"] = None
                     continue
                 outs[name] = fn()
-                row[f"{name}_ms"] = 1e3 * _time(fn, device, budget_s, slow_repeats)
+                row[f"{name}_ms"] = 1e3 * _time(fn, device, budget_s, slow_repeats, clock)
             row["auto_route"] = route_for(L, L, device, dtype)
             if ref is None:
                 ref = outs["fft"]
@@ -102,16 +106,39 @@ def compare(
     return rows
 
 
-def _time(fn: Callable[[], object], device, budget_s: float, slow_repeats: int) -> float:
+def _time(
+    fn: Callable[[], object], device, budget_s: float, slow_repeats: int, clock: str = "wall"
+) -> float:
     """Median seconds of ``fn`` (:func:`~companion.utils.median_time`); a call slower than a
-    second gets one warm-up and ``slow_repeats`` timed calls instead."""
+    second gets one warm-up and ``slow_repeats`` timed calls instead.
+
+    ``clock="thread"`` measures the CPU time of the calling thread (``time.thread_time``)
+    instead of wall time: on a loaded machine it does not count the time the process waits
+    for a core. Meaningful only on the CPU with one torch thread."""
+    check_choice(clock, "clock", ("wall", "thread"))
+    if clock == "thread" and (torch.device(device).type != "cpu" or torch.get_num_threads() != 1):
+        raise ValueError('clock="thread" needs device="cpu" and torch.get_num_threads() == 1')
     t0 = time.perf_counter()
     fn()
-    if time.perf_counter() - t0 > 1.0:
-        return median_time(
-            fn, device=device, warmup=0, min_repeats=slow_repeats, max_repeats=slow_repeats
-        )
-    return median_time(fn, device=device, budget_s=budget_s)
+    slow = time.perf_counter() - t0 > 1.0
+    if clock == "wall":
+        if slow:
+            return median_time(
+                fn, device=device, warmup=0, min_repeats=slow_repeats, max_repeats=slow_repeats
+            )
+        return median_time(fn, device=device, budget_s=budget_s)
+    if not slow:
+        fn()
+        fn()
+    times: list[float] = []
+    start = time.thread_time()
+    while len(times) < (slow_repeats if slow else 50) and (
+        len(times) < (slow_repeats if slow else 5) or time.thread_time() - start < budget_s
+    ):
+        t = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t)
+    return statistics.median(times)
 
 
 def loglog_slope(degrees: Sequence[float], times: Sequence[float]) -> float:
@@ -243,6 +270,7 @@ def conv_compare(
     dtype: torch.dtype = torch.float32,
     budget_s: float = 0.5,
     slow_repeats: int = 3,
+    clock: str = "wall",
 ) -> list[dict]:
     """Time :func:`~companion.gaunt.interactions.gaunt_conv` against its e3nn reference on a
     random graph: features, filters and output of degrees ``0..L`` (``L_f = L_out = L``),
@@ -260,8 +288,12 @@ def conv_compare(
         with torch.no_grad():
             ref = gaunt_conv_e3nn(x, ei, ev, rad, L)
             err = float((gaunt_conv(x, ei, ev, rad, L) - ref).abs().max() / ref.abs().max())
-            t_e3 = _time(lambda: gaunt_conv_e3nn(x, ei, ev, rad, L), device, budget_s, slow_repeats)
-            t_g = _time(lambda: gaunt_conv(x, ei, ev, rad, L), device, budget_s, slow_repeats)
+            t_e3 = _time(
+                lambda: gaunt_conv_e3nn(x, ei, ev, rad, L), device, budget_s, slow_repeats, clock
+            )
+            t_g = _time(
+                lambda: gaunt_conv(x, ei, ev, rad, L), device, budget_s, slow_repeats, clock
+            )
         rows.append(
             {
                 "L": L,
@@ -285,6 +317,7 @@ def many_body_compare(
     dtype: torch.dtype = torch.float32,
     budget_s: float = 0.5,
     slow_repeats: int = 3,
+    clock: str = "wall",
 ) -> list[dict]:
     """Time the ν-fold power :math:`A^\\nu` (degrees ``0..L`` → ``0..L``, channel-wise) by
     :func:`~companion.gaunt.interactions.gaunt_many_body` (divide and conquer, equal halves
@@ -300,8 +333,10 @@ def many_body_compare(
         with torch.no_grad():
             ref = gaunt_many_body_e3nn([A] * nu, L)
             err = float((gaunt_many_body([A] * nu, L) - ref).abs().max() / ref.abs().max())
-            t_e3 = _time(lambda: gaunt_many_body_e3nn([A] * nu, L), device, budget_s, slow_repeats)
-            t_g = _time(lambda: gaunt_many_body([A] * nu, L), device, budget_s, slow_repeats)
+            t_e3 = _time(
+                lambda: gaunt_many_body_e3nn([A] * nu, L), device, budget_s, slow_repeats, clock
+            )
+            t_g = _time(lambda: gaunt_many_body([A] * nu, L), device, budget_s, slow_repeats, clock)
         rows.append(
             {
                 "L": L,

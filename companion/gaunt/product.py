@@ -409,7 +409,11 @@ def _sep_to_grid(x: torch.Tensor, L: int, N_theta: int, N_phi: int) -> torch.Ten
 
 
 def _separable_chunk(
-    a: torch.Tensor, b: torch.Tensor | None, consts: tuple, inplace: bool
+    a: torch.Tensor,
+    b: torch.Tensor | None,
+    consts: tuple,
+    inplace: bool,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One chunk of the separable route: ``a: (c, K1)``, ``b: (c, K2)`` (None: square ``a``)."""
     L1, L2, L_out, N_theta, N_phi = consts
@@ -425,11 +429,16 @@ def _separable_chunk(
     idx = cached_on("sep_out_idx", (L_out,), a.device, torch.int64)
     B = (ana @ s).view(2 * L_out + 1, N_theta, c)
     Y = torch.bmm(proj, B).view((2 * L_out + 1) * (L_out + 1), c)
-    return Y.index_select(0, idx).t()
+    y = Y.index_select(0, idx).t()
+    return y if out is None else out.copy_(y)
 
 
 def _dense_chunk(
-    a: torch.Tensor, b: torch.Tensor | None, consts: tuple, inplace: bool
+    a: torch.Tensor,
+    b: torch.Tensor | None,
+    consts: tuple,
+    inplace: bool,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One chunk of the dense route (three matrix products)."""
     M1, M2, M_out = (cached_on(name, args, a.device, a.dtype) for name, args in consts)
@@ -438,7 +447,7 @@ def _dense_chunk(
         s = s1.square_() if inplace else s1.square()
     else:
         s = s1.mul_(b @ M2) if inplace else s1 * (b @ M2)
-    return s @ M_out
+    return s @ M_out if out is None else torch.mm(s, M_out, out=out)
 
 
 #: Floats of intermediate samples per chunk on the CPU (about 256 KB in float32): the
@@ -464,9 +473,7 @@ def _chunked(
         return torch.cat(parts)
     out = a.new_empty(n, n_out)
     for s in range(0, n, rows):
-        out[s : s + rows] = fn(
-            a[s : s + rows], None if b is None else b[s : s + rows], consts, True
-        )
+        fn(a[s : s + rows], None if b is None else b[s : s + rows], consts, True, out[s : s + rows])
     return out
 
 
