@@ -516,17 +516,20 @@ def test_load_affnist_on_tiny_mat(tmp_path):
 
 
 def test_loaders_missing_path_errors(tmp_path, monkeypatch):
-    monkeypatch.delenv("COMPANION_DATA", raising=False)
-    with pytest.raises(FileNotFoundError, match="COMPANION_DATA"):
+    # root=None reads the folder companion.datasets.fetch fills: COMPANION_DATA/<name>
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "home"))
+    with pytest.raises(FileNotFoundError, match=r"datasets.fetch\('mnist'\)"):
         D.load_mnist_idx(None)
+    with pytest.raises(FileNotFoundError, match=r"home/affnist: run companion.datasets"):
+        D.load_affnist()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         D.load_affnist(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="missing"):
         D.load_affnist(tmp_path, "test")
     with pytest.raises(FileNotFoundError, match="missing"):
         D.load_mnist_idx(tmp_path, "train")
-    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "absent"))
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    (tmp_path / "home" / "mnist").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="missing file .*home/mnist/train-images"):
         D.load_mnist_idx()
     with pytest.raises(ValueError, match="split"):
         D.load_affnist(tmp_path, "nope")
