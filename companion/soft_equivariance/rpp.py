@@ -111,35 +111,25 @@ class RPPEMLP(nn.Module):
         n_layers = check_int(n_layers, "n_layers", minimum=1)
         self.features = InertiaFeatures(n_points)
         self.rep_in = self.features.rep_in
-        # TensorRep checks at run time that each holds three counts
         hidden_rep = TensorRep(cast(tuple[int, int, int], tuple(hidden)))
         self.rep_out = TensorRep(cast(tuple[int, int, int], tuple(out)))
         layers: list[nn.Module] = []
         rep = self.features.rep_out
-        for _ in range(n_layers - 1):
-            gate = GatedNonlinearity(hidden_rep)
-            layers += [
+        for k in range(n_layers):
+            gate = None if k == n_layers - 1 else GatedNonlinearity(hidden_rep)
+            layers.append(
                 RPPLinear(
                     rep,
-                    gate.input_rep,
+                    self.rep_out if gate is None else gate.input_rep,
                     self.group,
                     residual_scale=residual_scale,
                     generator=generator,
                     dtype=dtype,
-                ),
-                gate,
-            ]
-            rep = hidden_rep
-        layers.append(
-            RPPLinear(
-                rep,
-                self.rep_out,
-                self.group,
-                residual_scale=residual_scale,
-                generator=generator,
-                dtype=dtype,
+                )
             )
-        )
+            if gate is not None:
+                layers.append(gate)
+                rep = hidden_rep
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
