@@ -1,7 +1,9 @@
 # Two commands do everything on a fresh machine:
 #   make book   -> virtual environment, install, execute the notebooks, HTML in _build/html
-#   make test   -> same install, unit tests, every notebook under nbval, the book build check
+#   make test   -> same install, lint and types, unit tests, every notebook under nbval,
+#                  the book build check
 #   make course -> student notebooks and autograders for every chapter (instructors; otter-grader)
+# Also: make lint (ruff, ruff format --check, mypy), make format, make dist (sdist + wheel).
 # See README.md for what each step does and how to adapt the torch install elsewhere.
 
 SHELL := /bin/bash
@@ -16,6 +18,8 @@ JOBS ?= 2
 TORCH_CPU ?= torch==2.13.0
 TORCH_GPU ?= torch>=2.2
 TORCH_PIP_ARGS ?=
+# e.g. PIP_CONSTRAINTS="-c tools/constraints-lowest.txt" (the `lowest` workflow)
+PIP_CONSTRAINTS ?=
 # Install Debian's chromium for the offline-rendering test (only in CI, as root).
 INSTALL_BROWSER ?= $(CI)
 
@@ -30,13 +34,13 @@ export PYTHONHASHSEED := 0
 # threads spin-wait on each other and small-model training slows down ~20x.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install course-install course book test unit notebooks build-check browser-check browser clean clean-cache cache-key
+.PHONY: install course-install course book test lint format dist unit notebooks build-check browser-check browser clean clean-cache cache-key
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip "setuptools>=77"
 	@if $(PY) -c "import torch" 2>/dev/null; then \
 	  echo "torch already installed: $$($(PY) -c 'import torch; print(torch.__version__)')"; \
 	elif command -v nvidia-smi >/dev/null 2>&1; then \
@@ -44,7 +48,7 @@ $(STAMP): pyproject.toml
 	else \
 	  $(PY) -m pip install -q "$(TORCH_CPU)" $(TORCH_PIP_ARGS); \
 	fi
-	$(PY) -m pip install -q -e ".[book,test]"
+	$(PY) -m pip install -q $(PIP_CONSTRAINTS) -e ".[book,test,lint]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
 
@@ -53,7 +57,7 @@ $(STAMP): pyproject.toml
 course-install: $(COURSE_STAMP)
 
 $(COURSE_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e ".[course]"
+	$(PY) -m pip install -q $(PIP_CONSTRAINTS) -e ".[course]"
 	@touch $@
 
 # One student notebook (solutions replaced by placeholders) and one autograder per chapter,
@@ -79,6 +83,24 @@ book: cache-key
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "Book: $(BUILD)/html/index.html"
 
+# ruff: pyflakes, pycodestyle (notebook cells at 85 columns, see notebooks/ruff.toml),
+# isort, bugbear, pyupgrade; the formatter's check; mypy on companion/ ([tool.mypy]).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# sdist + wheel with the venv's setuptools (no download of a build environment), then the
+# metadata check that PyPI applies.
+dist: install
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
 unit: install course-install
 	$(THREADS) $(PY) -m pytest -m "not book" -n $(JOBS) -p no:cacheprovider --disable-socket --allow-unix-socket tests/
 
@@ -101,11 +123,11 @@ browser:
 browser-check: browser
 	$(PY) -m pytest -m book -p no:cacheprovider tests/
 
-test: unit notebooks build-check browser-check
+test: lint unit notebooks build-check browser-check
 	@echo "make test: all green"
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) dist build
 
 clean-cache:
 	rm -rf $(BUILD)/.jupyter_cache $(BUILD)/.cache-key

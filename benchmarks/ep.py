@@ -15,8 +15,6 @@ Warm-up calls are excluded from the medians.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
@@ -31,22 +29,7 @@ from companion.ep import (
     relative_error,
     unrolled_gradient,
 )
-
-
-def timed(fn, repeats: int, device: torch.device) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls after two warm-up calls."""
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from companion.utils import median_time
 
 
 def main() -> None:
@@ -86,15 +69,17 @@ def main() -> None:
         f"device: {device}, threads: {torch.get_num_threads()}, batch: {args.batch}, "
         f"network 64-64-10 (float32), {repeats} repeats\n"
     )
-    t_ref = timed(lambda: implicit_gradient(net32, x32, y32), repeats, device)
-    t_bptt = timed(lambda: unrolled_gradient(net32, x32, y32, n_steps=60), repeats, device)
+    # two warm-up calls, then exactly `repeats` timed calls
+    timing = dict(device=device, warmup=2, min_repeats=repeats, max_repeats=repeats)
+    t_ref = median_time(lambda: implicit_gradient(net32, x32, y32), **timing)
+    t_bptt = median_time(lambda: unrolled_gradient(net32, x32, y32, n_steps=60), **timing)
     print("| method | median time (ms) | ratio to implicit |")
     print("|---|---:|---:|")
     print(f"| implicit differentiation (reference) | {1e3 * t_ref:.2f} | 1.00 |")
     print(f"| backprop through 60 unrolled steps | {1e3 * t_bptt:.2f} | {t_bptt / t_ref:.2f} |")
     for n in ns:
-        t = timed(
-            lambda n=n: ep_gradient(net32, x32, y32, method="hep", n=n, r=0.5), repeats, device
+        t = median_time(
+            lambda n=n: ep_gradient(net32, x32, y32, method="hep", n=n, r=0.5), **timing
         )
         print(f"| hEP, N = {n} | {1e3 * t:.2f} | {t / t_ref:.2f} |")
 

@@ -32,11 +32,7 @@ from companion.frames import (
     from_frame,
     to_frame,
 )
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from companion.utils import synchronize
 
 
 def median_times(fns, device: torch.device, reps: int, warmup: int = 3) -> list[float]:
@@ -48,13 +44,13 @@ def median_times(fns, device: torch.device, reps: int, warmup: int = 3) -> list[
     for _ in range(warmup):
         for fn in fns:
             fn()
-    _sync(device)
+    synchronize(device)
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(reps):
-        for fn, bucket in zip(fns, times):
+        for fn, bucket in zip(fns, times, strict=True):
             t0 = time.perf_counter()
             fn()
-            _sync(device)
+            synchronize(device)
             bucket.append(time.perf_counter() - t0)
     return [statistics.median(bucket) for bucket in times]
 

@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"log-log slope of time vs L (L >= 2), {key}: {loglog_slope(ls, ts):.2f}")
     e3 = [(r["L"], r["e3nn_ms"]) for r in rows if r["e3nn_ms"] and r["L"] >= 2]
     if len(e3) >= 2:
-        print(f"log-log slope of time vs L (L >= 2), e3nn: {loglog_slope(*zip(*e3)):.2f}")
+        print(
+            f"log-log slope of time vs L (L >= 2), e3nn: {loglog_slope(*zip(*e3, strict=True)):.2f}"
+        )
     builds = ", ".join(
         f"L={r['L']}: {r['e3nn_build_s']:.2f} s" for r in rows if "e3nn_build_s" in r
     )

@@ -22,11 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from e3nn import o3
 
-from .checks import check_int, check_orthogonal, check_square, check_tensor
+from .checks import check_choice, check_int, check_orthogonal, check_square, check_tensor
+from .utils import default_dtype
+
+if TYPE_CHECKING:
+    from e3nn import o3
+
+# e3nn is imported inside the functions that need it: importing it pulls in
+# torch._dynamo, which doubles the cold-start time of `import companion`.
 
 __all__ = [
     "GROUPS",
@@ -100,10 +107,12 @@ def haar_so3(
     measure on :math:`S^3` pushes forward to the Haar measure. The quaternion is
     turned into a matrix by e3nn's ``o3.quaternion_to_matrix``.
     """
+    from e3nn.o3 import quaternion_to_matrix
+
     n = check_int(n, "n")
     q = torch.randn(n, 4, generator=generator, dtype=dtype).to(device)
     q = q / q.norm(dim=-1, keepdim=True)
-    return o3.quaternion_to_matrix(q)
+    return quaternion_to_matrix(q)
 
 
 def haar_o3(
@@ -133,8 +142,7 @@ def sample(
 ) -> torch.Tensor:
     """Draw ``n`` Haar-uniform elements of ``group`` (one of :data:`GROUPS`)."""
     samplers = {"SO(2)": haar_so2, "SO(3)": haar_so3, "O(3)": haar_o3}
-    if group not in samplers:
-        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    check_choice(group, "group", GROUPS)
     return samplers[group](n, generator=generator, dtype=dtype, device=device)
 
 
@@ -272,17 +280,16 @@ def direct_sum(*reps: Representation) -> Representation:
 
 def irreps(spec: str | o3.Irreps) -> Representation:
     """O(3) representation given by e3nn irreps, e.g. ``"2x0e + 1x1o"`` (Wigner D matrices)."""
+    from e3nn import o3
+
     ir = o3.Irreps(spec)
 
     def matrix(g: torch.Tensor) -> torch.Tensor:
         # e3nn builds the Lie algebra generators in torch's default dtype; match g's
         # precision, or float64 inputs get float32-accurate (1e-7) matrices.
-        previous = torch.get_default_dtype()
-        torch.set_default_dtype(g.dtype if g.dtype in (torch.float32, torch.float64) else previous)
-        try:
+        dtype = g.dtype if g.dtype in (torch.float32, torch.float64) else torch.get_default_dtype()
+        with default_dtype(dtype):
             return ir.D_from_matrix(g)
-        finally:
-            torch.set_default_dtype(previous)
 
     return Representation(str(ir), matrix)
 

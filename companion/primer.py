@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .checks import check_int, check_tensor
+from .checks import check_int, check_same_len, check_tensor
 from .groups import VECTOR, haar_o3
 from .utils import progress
 
@@ -179,10 +179,7 @@ def train_regressor(
     """
     x = check_tensor(x, "x", ndim=3, last_dims=(3,), floating=True)
     y = check_tensor(y, "y", ndim=2, last_dims=(3,), floating=True)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
-        )
+    check_same_len(x, y, "x and y")
     steps = check_int(steps, "steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if equiv_weight < 0:

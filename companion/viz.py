@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib as mpl
+from cycler import cycler  # matplotlib's own dependency; mpl.cycler is untyped
 
 from .utils import in_book_build
 
@@ -46,7 +47,7 @@ def set_style() -> None:
             "grid.alpha": 0.3,
             "axes.spines.top": False,
             "axes.spines.right": False,
-            "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+            "axes.prop_cycle": cycler(color=list(PALETTE)),
             "font.size": 10,
             "legend.frameon": False,
             "image.cmap": "viridis",

@@ -248,7 +248,7 @@ def test_rotation_sets_the_angle_and_keeps_the_norm(angle, seed):
     net, _, _ = make(seed, symmetric=False, angle=angle)
     assert len(net.B) == 2
     assert all(abs(a - angle) < 1e-4 for a in weight_angles(net))
-    for B, W in zip(net.backward_weights(), net.W[1:]):
+    for B, W in zip(net.backward_weights(), net.W[1:], strict=True):
         assert torch.isclose(B.norm(), W.norm())
 
 
@@ -481,8 +481,10 @@ def test_bad_constructor_and_helper_arguments():
     asym, _, _ = make(20, symmetric=False)
     with pytest.raises(ValueError, match="angle"):
         rotate_backward_weights(asym, 200.0)
-    with pytest.raises(TypeError, match="angle"):
+    with pytest.raises(ValueError, match="angle"):
         rotate_backward_weights(asym, float("nan"))
+    with pytest.raises(TypeError, match="angle"):
+        rotate_backward_weights(asym, "90")
     with pytest.raises(ValueError, match="symmetric"):
         energy(asym, sigmoid(asym.solve(x)), x)
     with pytest.raises(ValueError, match="a must be real"):

@@ -238,7 +238,7 @@ def test_fa_is_exactly_invariant_and_equivariant_float64(group, seed, n):
     with torch.no_grad():
         before = fa(x, u)
         after = fa(_move(x, rot, shift), u @ rot.transpose(-1, -2))
-    for y0, y1, act, kind in zip(before, after, _out_reps(rot, shift), OUT_TYPES):
+    for y0, y1, act, kind in zip(before, after, _out_reps(rot, shift), OUT_TYPES, strict=True):
         err = (y1 - act(y0)).norm() / act(y0).norm()
         assert err < 1e-9, f"{group} {kind}: relative error {float(err):.1e}"
 
@@ -316,7 +316,7 @@ def test_max_batch_splits_the_call_without_changing_the_result():
         counted, group="E(3)", output=OUT_TYPES, inputs=("vector",), max_batch=16
     )
     with torch.no_grad():
-        for a, b in zip(whole(x, u), split(x, u)):
+        for a, b in zip(whole(x, u), split(x, u), strict=True):
             assert torch.allclose(a, b, atol=1e-12)
     assert calls == [40, 16, 16, 8]
     with pytest.raises(ValueError, match="max_batch must be >= 1"):
@@ -556,9 +556,9 @@ def test_bad_simulator_and_model_inputs_raise():
         simulate(x, v[:, :4], q, 3)
     with pytest.raises(ValueError, match="n_steps must be >= 0"):
         simulate(x, v, q, -1)
-    with pytest.raises(ValueError, match="dt must be positive"):
+    with pytest.raises(ValueError, match="dt must be > 0"):
         simulate(x, v, q, 3, dt=0.0)
-    with pytest.raises(ValueError, match="max_force must be positive"):
+    with pytest.raises(ValueError, match="max_force must be > 0"):
         coulomb_forces(x, q, max_force=0.0)
     x_nan = x.clone()
     x_nan[0, 0, 0] = float("nan")

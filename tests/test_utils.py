@@ -75,3 +75,98 @@ def test_checks_messages_name_the_argument():
     with pytest.raises(ValueError, match="3x3"):
         checks.check_square(torch.eye(2), "g", size=3)
     assert checks.check_orthogonal(torch.eye(3, dtype=torch.float64), "g").shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "error", "match"),
+    [
+        (True, {}, TypeError, "lr must be a real number, got bool"),
+        ("0.1", {}, TypeError, "lr must be a real number, got str"),
+        (1j, {}, TypeError, "lr must be a real number"),
+        (float("nan"), {"finite": False}, ValueError, "lr must be a finite number"),
+        (float("inf"), {}, ValueError, "lr must be a finite number"),
+        (0.0, {"minimum": 0, "open_min": True}, ValueError, "lr must be > 0"),
+        (-1, {"minimum": 0}, ValueError, "lr must be >= 0"),
+        (1.0, {"maximum": 1, "open_max": True}, ValueError, "lr must be < 1"),
+        (2, {"maximum": 1}, ValueError, "lr must be <= 1"),
+    ],
+)
+def test_check_number_rejects(value, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        checks.check_number(value, "lr", **kwargs)
+
+
+def test_check_number_accepts_and_narrows_to_float():
+    assert checks.check_number(3, "x") == 3.0 and isinstance(checks.check_number(3, "x"), float)
+    assert checks.check_number(np.float32(0.5), "x", minimum=0, maximum=1) == 0.5
+    assert checks.check_number(np.int64(2), "x") == 2.0
+    assert checks.check_number(torch.tensor(1.5), "x") == 1.5
+    assert checks.check_number(float("inf"), "x", finite=False) == float("inf")
+    assert checks.check_number(0.0, "x", minimum=0) == 0.0  # closed bound
+
+
+def test_check_choice_bool_and_same_len():
+    assert checks.check_choice("b", "mode", ("a", "b")) == "b"
+    assert checks.check_choice(2, "k", (0, 1, 2)) == 2
+    with pytest.raises(ValueError, match=r"mode must be one of \('a', 'b'\), got 'c'"):
+        checks.check_choice("c", "mode", ("a", "b"))
+    with pytest.raises(TypeError, match="mode must be a str"):
+        checks.check_choice(1, "mode", ("a", "b"))
+    with pytest.raises(TypeError, match="k must be an int"):
+        checks.check_choice(True, "k", (0, 1, 2))  # a bool is not an order
+    with pytest.raises(TypeError, match="k must be an int"):
+        checks.check_choice(1.0, "k", (0, 1, 2))
+    assert checks.check_bool(False, "flag") is False
+    with pytest.raises(TypeError, match="flag must be a bool"):
+        checks.check_bool(1, "flag")
+    assert checks.check_same_len(torch.zeros(3, 2), [0, 1, 2], "x and y") == 3
+    with pytest.raises(
+        ValueError, match="x and y must hold the same number of samples, got 3 and 2"
+    ):
+        checks.check_same_len(torch.zeros(3), torch.zeros(2), "x and y")
+    with pytest.raises(TypeError, match="x and y must be tensors or sequences"):
+        checks.check_same_len(torch.zeros(3), 3, "x and y")
+    with pytest.raises(ValueError, match="first axis"):
+        checks.check_same_len(torch.tensor(1.0), torch.zeros(2), "x and y")
+
+
+def test_default_dtype_restores_even_after_an_error():
+    before = torch.get_default_dtype()
+    with utils.default_dtype(torch.float64):
+        assert torch.zeros(1).dtype == torch.float64
+    assert torch.get_default_dtype() == before
+    with pytest.raises(RuntimeError, match="boom"), utils.default_dtype(torch.float64):
+        raise RuntimeError("boom")
+    assert torch.get_default_dtype() == before
+    with pytest.raises(TypeError, match="dtype"), utils.default_dtype(torch.int64):
+        pass
+
+
+def test_median_time_calls_fn_the_requested_number_of_times():
+    calls = []
+    t = utils.median_time(lambda: calls.append(1), warmup=2, min_repeats=4, max_repeats=4)
+    assert len(calls) == 6 and t >= 0.0
+    with pytest.raises(ValueError, match="max_repeats"):
+        utils.median_time(lambda: None, min_repeats=5, max_repeats=2)
+    utils.synchronize("cpu")  # a no-op off CUDA
+
+
+def test_mnist_sample_is_fresh_and_in_range():
+    x, y = utils.mnist_sample()
+    assert x.shape == (5000, 28, 28) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert torch.equal(torch.bincount(y), torch.full((10,), 500))
+    x[0] = -1.0  # the cached copy must not see this
+    assert float(utils.mnist_sample(dtype=torch.float64)[0].min()) >= 0.0
+    with pytest.raises(TypeError, match="dtype"):
+        utils.mnist_sample(dtype=torch.int32)
+
+
+def test_import_companion_does_not_import_e3nn():
+    """e3nn pulls in torch._dynamo (seconds); the core imports it only when needed."""
+    import subprocess
+    import sys
+
+    code = "import sys, companion; print('e3nn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

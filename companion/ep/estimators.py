@@ -28,10 +28,11 @@ Gradients are returned as lists aligned with ``list(net.parameters())``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
-from ..checks import check_int, check_tensor
+from ..checks import check_int, check_number, check_tensor
 from .network import EPNetwork, complex_dtype, sigmoid
 
 __all__ = [
@@ -58,7 +59,10 @@ def _check_net(net: object) -> EPNetwork:
 
 
 def free_state(net: EPNetwork, x: torch.Tensor, **solve_kw) -> torch.Tensor:
-    """The free (``β = 0``) fixed point ``u*: (batch, n)``; keywords go to :meth:`~companion.ep.network.EPNetwork.solve`."""
+    """The free (``β = 0``) fixed point ``u*: (batch, n)``.
+
+    Keywords go to :meth:`~companion.ep.network.EPNetwork.solve`.
+    """
     return _check_net(net).solve(x, **solve_kw)
 
 
@@ -106,11 +110,11 @@ def implicit_gradient(
         out = net.field(a.detach(), x)
         g_phi = torch.autograd.grad(out, params, grad_outputs=lam, allow_unused=True)
         g_dir = _direct(net, loss, params)
-    return [_add(p, ga, gb) for p, ga, gb in zip(params, g_phi, g_dir)]
+    return [_add(p, ga, gb) for p, ga, gb in zip(params, g_phi, g_dir, strict=True)]
 
 
 def _direct(
-    net: EPNetwork, loss: torch.Tensor, params: list[torch.Tensor]
+    net: EPNetwork, loss: torch.Tensor, params: Sequence[torch.Tensor]
 ) -> tuple[torch.Tensor | None, ...]:
     """``∂L/∂θ`` at fixed state: nonzero only for the readout (``cost="xent"``)."""
     if not net.readout_parameters():
@@ -144,7 +148,7 @@ def unrolled_gradient(
         for _ in range(n_steps):
             u = net.step(u, x)
         g = torch.autograd.grad(loss_at(net, u, y), params, allow_unused=True)
-    return [_add(p, a, None) for p, a in zip(params, g)]
+    return [_add(p, a, None) for p, a in zip(params, g, strict=True)]
 
 
 def dadbeta_exact(
@@ -168,11 +172,7 @@ def dadbeta_exact(
 
 
 def _check_beta(beta: object, name: str) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(beta).__name__}")
-    if not math.isfinite(beta) or beta <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {beta}")
-    return float(beta)
+    return check_number(beta, name, minimum=0, open_min=True)
 
 
 def dadbeta_classic(
@@ -194,11 +194,10 @@ def dadbeta_classic(
     beta = _check_beta(beta, "beta")
     if mode not in ("one-sided", "symmetric"):
         raise ValueError(f"mode must be 'one-sided' or 'symmetric', got {mode!r}")
-    kw = dict(u0=u, tol=tol, max_iter=max_iter)
-    a_plus = sigmoid(net.solve(x, y, beta, **kw))
+    a_plus = sigmoid(net.solve(x, y, beta, u0=u, tol=tol, max_iter=max_iter))
     if mode == "one-sided":
         return (a_plus - sigmoid(u)) / beta
-    a_minus = sigmoid(net.solve(x, y, -beta, **kw))
+    a_minus = sigmoid(net.solve(x, y, -beta, u0=u, tol=tol, max_iter=max_iter))
     return (a_plus - a_minus) / (2 * beta)
 
 
@@ -278,7 +277,7 @@ def gradient_from_dadbeta(
             out, params, grad_outputs=-dadbeta.to(out.dtype) / x.shape[0], allow_unused=True
         )
         g_dir = _direct(net, loss_at(net, us, y), params)
-    return [_add(p, a, b) for p, a, b in zip(params, g_phi, g_dir)]
+    return [_add(p, a, b) for p, a, b in zip(params, g_phi, g_dir, strict=True)]
 
 
 def ep_gradient(

@@ -61,8 +61,8 @@ def homeostatic_loss(
     eps = torch.randn((n_samples, *a.shape), generator=generator, dtype=a.dtype).to(a.device)
     aa = a.unsqueeze(0).expand_as(eps).reshape(-1, a.shape[-1])
     eps = eps.reshape(-1, a.shape[-1])
-    _, je = torch.func.jvp(_f_rows(f, n_samples), (aa,), (eps,))
-    _, jje = torch.func.jvp(_f_rows(f, n_samples), (aa,), (je,))
+    je = torch.func.jvp(_f_rows(f, n_samples), (aa,), (eps,))[1]
+    jje = torch.func.jvp(_f_rows(f, n_samples), (aa,), (je,))[1]
     per_row = (je.pow(2).sum(-1) - (eps * jje).sum(-1)) / a.shape[-1]
     return per_row.mean()
 

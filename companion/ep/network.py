@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..checks import check_int, check_tensor
+from ..checks import check_bool, check_choice, check_int, check_number, check_tensor
 
 __all__ = [
     "FixedPointError",
@@ -122,21 +122,14 @@ class EPNetwork(nn.Module):
             )
         sizes = tuple(check_int(s, "sizes[i]", minimum=1) for s in sizes)
         n_classes = check_int(n_classes, "n_classes", minimum=2)
-        if not isinstance(symmetric, bool):
-            raise TypeError(f"symmetric must be a bool, got {type(symmetric).__name__}")
-        if cost not in ("mse", "xent"):
-            raise ValueError(f"cost must be 'mse' or 'xent', got {cost!r}")
+        check_bool(symmetric, "symmetric")
+        check_choice(cost, "cost", ("mse", "xent"))
         if cost == "mse" and sizes[-1] != n_classes:
             raise ValueError(
                 f"cost='mse' needs n_L = n_classes, got sizes[-1]={sizes[-1]} and "
                 f"n_classes={n_classes}"
             )
-        if (
-            isinstance(init_scale, bool)
-            or not isinstance(init_scale, (int, float))
-            or not init_scale > 0
-        ):
-            raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
+        check_number(init_scale, "init_scale", minimum=0, open_min=True)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.sizes = sizes
@@ -348,8 +341,7 @@ class EPNetwork(nn.Module):
             dt = complex_dtype(dt)
         if tol is None:
             tol = 1e-5 if dt in (torch.float32, torch.complex64) else 1e-12
-        if not (isinstance(tol, (int, float)) and tol > 0):
-            raise ValueError(f"tol must be a positive number, got {tol!r}")
+        tol = check_number(tol, "tol", minimum=0, open_min=True)
         u = self.zero_state(x).to(dt) if u0 is None else u0.to(dt).clone()
         if u.shape != (x.shape[0], self.n_state):
             raise ValueError(
@@ -449,10 +441,7 @@ def rotate_backward_weights(
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     if net.symmetric:
         raise ValueError("rotate_backward_weights needs a network built with symmetric=False")
-    if isinstance(angle, bool) or not isinstance(angle, (int, float)) or not math.isfinite(angle):
-        raise TypeError(f"angle must be a finite number of degrees, got {angle!r}")
-    if not 0 <= angle <= 180:
-        raise ValueError(f"angle must lie in [0, 180] degrees, got {angle}")
+    angle = check_number(angle, "angle", minimum=0, maximum=180)  # degrees
     phi = math.radians(angle)
     for k, B in enumerate(net.B):
         wt = net.W[k + 1].T
@@ -468,4 +457,4 @@ def weight_angles(net: EPNetwork) -> list[float]:
     if not isinstance(net, EPNetwork):
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     with torch.no_grad():
-        return [_frob_angle(B, W.T) for B, W in zip(net.backward_weights(), net.W[1:])]
+        return [_frob_angle(B, W.T) for B, W in zip(net.backward_weights(), net.W[1:], strict=True)]

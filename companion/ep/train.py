@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..checks import check_int
+from ..checks import check_choice, check_int, check_number
 from ..utils import progress
 from .data import Split, one_hot
 from .estimators import cosine_similarity, ep_gradient, implicit_gradient, loss_at
@@ -95,14 +95,11 @@ def train(
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     if not isinstance(data, Split):
         raise TypeError(f"data must be a Split, got {type(data).__name__}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice(method, "method", METHODS)
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (isinstance(homeostasis, (int, float)) and homeostasis >= 0):
-        raise ValueError(f"homeostasis must be a number >= 0, got {homeostasis!r}")
+    check_number(lr, "lr", minimum=0, open_min=True)
+    check_number(homeostasis, "homeostasis", minimum=0)
     if data.x_train.shape[1] != net.sizes[0] or data.n_classes != net.n_classes:
         raise ValueError(
             f"data (d={data.x_train.shape[1]}, {data.n_classes} classes) does not fit "
@@ -167,8 +164,8 @@ def train(
                         net, u, xb, n_samples=n_probes, generator=generator
                     )
                     hg = torch.autograd.grad(homeostasis * h, params, allow_unused=True)
-                grads = [g if e is None else g + e for g, e in zip(grads, hg)]
-            for p, g in zip(params, grads):
+                grads = [g if e is None else g + e for g, e in zip(grads, hg, strict=True)]
+            for p, g in zip(params, grads, strict=True):
                 p.grad = g
             opt.step()
             with torch.no_grad():

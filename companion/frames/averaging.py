@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_tensor
 from .pca import DEGENERATE_POLICIES, FRAME_GROUPS, Frame, pca_frame
 
 __all__ = ["FEATURE_TYPES", "FrameAveraging", "to_frame", "from_frame"]
@@ -49,8 +49,7 @@ _LAST = {"vector": 3, "positions": 3, "tensor2": 9}
 
 
 def _check_type(kind: object, name: str) -> str:
-    if kind not in FEATURE_TYPES:
-        raise ValueError(f"{name} must be one of {FEATURE_TYPES}, got {kind!r}")
+    check_choice(kind, name, FEATURE_TYPES)
     return kind  # type: ignore[return-value]
 
 
@@ -164,8 +163,7 @@ class FrameAveraging(nn.Module):
             raise TypeError(
                 f"backbone must be an nn.Module or a callable, got {type(backbone).__name__}"
             )
-        if group not in FRAME_GROUPS:
-            raise ValueError(f"group must be one of {FRAME_GROUPS}, got {group!r}")
+        check_choice(group, "group", FRAME_GROUPS)
         if isinstance(output, str):
             self.output: str | tuple[str, ...] = _check_type(output, "output")
         elif isinstance(output, Sequence) and len(output) > 0:
@@ -179,8 +177,7 @@ class FrameAveraging(nn.Module):
                 f"inputs must be a sequence of feature types, got {type(inputs).__name__}"
             )
         self.inputs = tuple(_check_type(t, f"inputs[{i}]") for i, t in enumerate(inputs))
-        if degenerate not in DEGENERATE_POLICIES:
-            raise ValueError(f"degenerate must be one of {DEGENERATE_POLICIES}, got {degenerate!r}")
+        check_choice(degenerate, "degenerate", DEGENERATE_POLICIES)
         if max_batch is not None:
             max_batch = check_int(max_batch, "max_batch", minimum=1)
         self.backbone = backbone
@@ -225,7 +222,7 @@ class FrameAveraging(nn.Module):
             )
         b, k = x.shape[0], frame.size
         args = [frame.canonicalize(x).reshape(b * k, *x.shape[1:])]
-        for i, (y, kind) in enumerate(zip(extra, self.inputs)):
+        for i, (y, kind) in enumerate(zip(extra, self.inputs, strict=True)):
             _check_feature(y, kind, f"inputs[{i}]", b)
             args.append(to_frame(y, kind, frame).reshape(b * k, *y.shape[1:]))
         out = self._call_backbone(args)
@@ -236,7 +233,7 @@ class FrameAveraging(nn.Module):
                 f"backbone must return {len(kinds)} tensor(s) for output={self.output!r}"
             )
         results = []
-        for j, (y, kind) in enumerate(zip(outs, kinds)):
+        for j, (y, kind) in enumerate(zip(outs, kinds, strict=True)):
             if not isinstance(y, torch.Tensor) or y.ndim < 1 or y.shape[0] != b * k:
                 raise ValueError(
                     f"backbone output {j} must be a tensor with batch size {b * k} "
@@ -260,7 +257,7 @@ class FrameAveraging(nn.Module):
             for i in range(0, total, self.max_batch)
         ]
         if isinstance(parts[0], (tuple, list)):
-            return tuple(torch.cat(p, dim=0) for p in zip(*parts))
+            return tuple(torch.cat(p, dim=0) for p in zip(*parts, strict=True))
         return torch.cat(parts, dim=0)
 
     def extra_repr(self) -> str:

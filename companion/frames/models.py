@@ -99,7 +99,7 @@ class GNNBackbone(nn.Module):
         diff = x[:, :, None, :] - x[:, None, :, :]
         e = torch.stack([(q[:, :, None, 0] * q[:, None, :, 0]), (diff * diff).sum(-1)], dim=-1)
         off = ~torch.eye(n, dtype=torch.bool, device=x.device)  # no self-messages
-        for edge, node in zip(self.edge, self.node):
+        for edge, node in zip(self.edge, self.node, strict=True):
             hi = h[:, :, None, :].expand(b, n, n, h.shape[-1])
             hj = h[:, None, :, :].expand(b, n, n, h.shape[-1])
             m = edge(torch.cat([hi, hj, e], dim=-1)) * off[None, :, :, None]

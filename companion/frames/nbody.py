@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_int, check_tensor
+from ..checks import check_int, check_number, check_tensor
 
 __all__ = [
     "NBodyData",
@@ -62,13 +62,13 @@ class NBodyData:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
-    def to(self, *args, **kwargs) -> "NBodyData":
+    def to(self, *args, **kwargs) -> NBodyData:
         """Move/cast every tensor (``.to(device)``, ``.to(torch.float32)``)."""
         return NBodyData(
             *(t.to(*args, **kwargs) for t in (self.x, self.v, self.charges, self.x_target))
         )
 
-    def subset(self, n: int) -> "NBodyData":
+    def subset(self, n: int) -> NBodyData:
         """The first ``n`` trajectories."""
         n = check_int(n, "n", minimum=1)
         return NBodyData(self.x[:n], self.v[:n], self.charges[:n], self.x_target[:n])
@@ -118,8 +118,7 @@ def coulomb_forces(
     ``max_force`` where it is larger, so that :math:`f_{ij} = -f_{ji}` always.
     """
     _check_state(x, None, charges)
-    if not max_force > 0:
-        raise ValueError(f"max_force must be positive, got {max_force}")
+    check_number(max_force, "max_force", minimum=0, open_min=True, finite=False)
     eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
     return _forces(x, _pair_strength(charges.to(x.dtype), strength), eye, max_force)
 
@@ -154,10 +153,8 @@ def simulate(
     """
     _check_state(x, v, charges)
     n_steps = check_int(n_steps, "n_steps")
-    if not dt > 0:
-        raise ValueError(f"dt must be positive, got {dt}")
-    if not max_force > 0:
-        raise ValueError(f"max_force must be positive, got {max_force}")
+    check_number(dt, "dt", minimum=0, open_min=True)
+    check_number(max_force, "max_force", minimum=0, open_min=True, finite=False)
     x, v = x.clone(), v.clone()
     kqq = _pair_strength(charges.to(x.dtype), strength)
     eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)

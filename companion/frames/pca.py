@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_tensor
+from ..checks import check_choice, check_number, check_tensor
 
 __all__ = [
     "FRAME_GROUPS",
@@ -235,12 +235,9 @@ def pca_frame(
         )
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or infinite coordinates")
-    if group not in FRAME_GROUPS:
-        raise ValueError(f"group must be one of {FRAME_GROUPS}, got {group!r}")
-    if degenerate not in DEGENERATE_POLICIES:
-        raise ValueError(f"degenerate must be one of {DEGENERATE_POLICIES}, got {degenerate!r}")
-    if isinstance(gap_tol, bool) or not isinstance(gap_tol, (int, float)) or not 0 <= gap_tol < 1:
-        raise ValueError(f"gap_tol must be a number in [0, 1), got {gap_tol!r}")
+    check_choice(group, "group", FRAME_GROUPS)
+    check_choice(degenerate, "degenerate", DEGENERATE_POLICIES)
+    check_number(gap_tol, "gap_tol", minimum=0, maximum=1, open_max=True)
     w = _check_weights(weights, mask, x)
 
     x64 = x.to(torch.float64)

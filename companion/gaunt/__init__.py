@@ -2,11 +2,11 @@
 
 * :mod:`companion.gaunt.sh_fourier` — real SH (e3nn convention) ↔ 2D Fourier basis;
 * :mod:`companion.gaunt.coefficients` — Gaunt coefficients two ways, relation to CG;
-* :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its references (dense, e3nn CG, sphere grid);
+* :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its
+  references (dense, e3nn CG, sphere grid);
 * :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
 
-from .layers import DegreeLinear, GauntLayer
 from .coefficients import (
     allowed_paths,
     gaunt_from_wigner,
@@ -15,6 +15,7 @@ from .coefficients import (
     gaunt_to_wigner_constant,
     wigner_3j_000,
 )
+from .layers import DegreeLinear, GauntLayer
 from .product import (
     dense_sizes,
     e3nn_gaunt_tensor_product,

@@ -9,13 +9,13 @@ layout; every method is warmed up, then the *median* of repeated calls is report
 from __future__ import annotations
 
 import math
-import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
 from ..checks import check_int
+from ..utils import median_time
 from .product import (
     e3nn_gaunt_tensor_product,
     from_e3nn_layout,
@@ -25,35 +25,6 @@ from .product import (
 )
 
 __all__ = ["median_time", "compare", "loglog_slope", "markdown_table"]
-
-
-def median_time(
-    fn: Callable[[], object],
-    *,
-    device: torch.device | str = "cpu",
-    warmup: int = 3,
-    min_repeats: int = 5,
-    max_repeats: int = 50,
-    budget_s: float = 0.5,
-) -> float:
-    """Median wall time of ``fn()`` in seconds: ``warmup`` untimed calls, then at least
-    ``min_repeats`` and at most ``max_repeats`` timed calls (stopping once ``budget_s`` is spent).
-    CUDA work is synchronised around each call."""
-    cuda = torch.device(device).type == "cuda"
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
-    for _ in range(warmup):
-        fn()
-    sync()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < max_repeats and (
-        len(times) < min_repeats or time.perf_counter() - start < budget_s
-    ):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def compare(
@@ -130,7 +101,7 @@ def compare(
 
 def loglog_slope(degrees: Sequence[float], times: Sequence[float]) -> float:
     """Least-squares slope of ``log(time)`` against ``log(degree)``: the empirical exponent."""
-    pts = [(math.log(d), math.log(t)) for d, t in zip(degrees, times) if d and t]
+    pts = [(math.log(d), math.log(t)) for d, t in zip(degrees, times, strict=True) if d and t]
     if len(pts) < 2:
         raise ValueError(
             "loglog_slope needs at least two (degree, time) pairs with positive values"

@@ -28,7 +28,7 @@ It is the coefficient of :math:`Y_{l_3 m_3}` in the product :math:`Y_{l_1 m_1} Y
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -72,7 +72,7 @@ def wigner_3j_000(l1: int, l2: int, l3: int) -> float:
     return (-1) ** g * math.sqrt(ratio) * f(g) / (f(g - l1) * f(g - l2) * f(g - l3))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wigner_sign(l1: int, l2: int, l3: int) -> float:
     """Sign of Σ W Y Y Y at a generic point (see module docstring)."""
     W = o3.wigner_3j(l1, l2, l3, dtype=torch.float64)
@@ -117,10 +117,10 @@ def gaunt_quadrature(l1: int, l2: int, l3: int) -> torch.Tensor:
     """
     l1, l2, l3 = _check_triple(l1, l2, l3)
     J = l1 + l2 + l3
-    t, w = np.polynomial.legendre.leggauss(J // 2 + 1)
+    nodes, weights = np.polynomial.legendre.leggauss(J // 2 + 1)
     n_phi = J + 1
-    t = torch.as_tensor(t, dtype=torch.float64)
-    w = torch.as_tensor(w, dtype=torch.float64) * (2 * math.pi / n_phi)
+    t = torch.as_tensor(nodes, dtype=torch.float64)
+    w = torch.as_tensor(weights, dtype=torch.float64) * (2 * math.pi / n_phi)
     phi = 2 * math.pi * torch.arange(n_phi, dtype=torch.float64) / n_phi
     st = torch.sqrt(1 - t * t)
     pts = torch.stack(
@@ -133,7 +133,7 @@ def gaunt_quadrature(l1: int, l2: int, l3: int) -> torch.Tensor:
     return torch.einsum("ab,abi,abj,abk->ijk", w[:, None].expand(-1, n_phi), *Y)
 
 
-@lru_cache(maxsize=None)
+@cache
 def gaunt_tensor(L1: int, L2: int, L_out: int) -> torch.Tensor:
     r"""All Gaunt coefficients as one dense tensor ``((L1+1)**2, (L2+1)**2, (L_out+1)**2)`` (float64).
 

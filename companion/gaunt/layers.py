@@ -25,6 +25,8 @@ class DegreeLinear(nn.Module):
     commutes with every Wigner D. ``x: (..., C_in, (L+1)**2)`` → ``(..., C_out, (L+1)**2)``.
     """
 
+    degree: torch.Tensor  # buffer, declared for the type checker
+
     def __init__(
         self,
         channels_in: int,
@@ -61,6 +63,8 @@ class GauntLayer(nn.Module):
 
     ``x: (..., C_in, (L_in+1)**2)`` → ``(..., C_out, (L_out+1)**2)``.
     """
+
+    degree: torch.Tensor  # buffer, declared for the type checker
 
     def __init__(
         self,

@@ -35,14 +35,13 @@ Shapes: ``x1: (..., (L1+1)**2)``, ``x2: (..., (L2+1)**2)``, leading dimensions
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 
 import torch
 from e3nn import o3
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_tensor
+from ..utils import default_dtype
 from .coefficients import allowed_paths, gaunt_tensor, gaunt_to_wigner_constant
 from .sh_fourier import (
     cached_on,
@@ -84,7 +83,7 @@ def _nice(n: int) -> int:
         m += 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def fft_sizes(L1: int, L2: int, L_out: int) -> tuple[int, int]:
     r"""FFT grid ``(N_u, N_v)`` (θ, φ) for the product of degrees ``L1``, ``L2`` read up to ``L_out``.
 
@@ -103,7 +102,7 @@ def _wrapped_u(N: int) -> torch.Tensor:
     return torch.where(j <= (N - 1) // 2, j, j - N)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _forward_matrix(L: int, Nu: int) -> torch.Tensor:
     """``W[v, kk, 2j + c]`` (float64, ``(L+1, 2(L+1), 2 Nu)``): SH slot ``kk`` → part ``c`` (re, im) of
     the Fourier coefficient at θ-index ``j`` (wrapped) and φ-frequency ``v >= 0``.
@@ -122,7 +121,7 @@ def _forward_matrix(L: int, Nu: int) -> torch.Tensor:
     return W.reshape(L + 1, 2 * (L + 1), 2 * Nu)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _input_index(L: int) -> torch.Tensor:
     """Gather index ``(L+1) * 2(L+1)`` from the e3nn SH order into the [v, kk] slots (unused slots → 0,
     whose rows of the forward matrix are zero)."""
@@ -135,7 +134,7 @@ def _input_index(L: int) -> torch.Tensor:
     return idx.reshape(-1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _backward_matrix(L_out: int, Nu: int) -> torch.Tensor:
     """``W[v, 2j + c, kk]`` (float64, ``(L_out+1, 2 Nu, 2(L_out+1))``): part ``c`` of the product's
     Fourier coefficient at θ-index ``j`` and φ-frequency ``v >= 0`` → SH slot ``kk``. Uses the
@@ -158,7 +157,7 @@ def _backward_matrix(L_out: int, Nu: int) -> torch.Tensor:
     return W.reshape(L_out + 1, 2 * Nu, 2 * (L_out + 1))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _output_index(L_out: int) -> torch.Tensor:
     """Gather index from the flattened [v, kk] slots back to the e3nn SH order."""
     idx = []
@@ -186,8 +185,9 @@ _COMPUTE = {
 
 
 def _check_pair(x1: object, x2: object, L_out: object) -> tuple[int, int, int, torch.Size]:
+    x1 = check_tensor(x1, "x1", min_ndim=1)
+    x2 = check_tensor(x2, "x2", min_ndim=1)
     for name, x in (("x1", x1), ("x2", x2)):
-        check_tensor(x, name, min_ndim=1)
         if x.dtype not in _COMPUTE:
             raise TypeError(
                 f"{name} must have a real floating dtype (float16/bfloat16/float32/float64), "
@@ -355,7 +355,7 @@ def gaunt_product(
     a = x1 if x1.dtype == dtype else x1.to(dtype)
     b = x2 if x2.dtype == dtype else x2.to(dtype)
     if kind == "dense":
-        M1, M2, M_out = (cached_on(*c, a.device, dtype) for c in consts)
+        M1, M2, M_out = (cached_on(name, args, a.device, dtype) for name, args in consts)
         s1 = a @ M1
         y = (s1 * (s1 if x2 is x1 else b @ M2)) @ M_out
     else:
@@ -375,11 +375,10 @@ _MAX_PLANS = 1024
 def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
     """Validate the arguments of :func:`gaunt_product` and choose what to run (cached per signature)."""
     L1, L2, L_out, batch = _check_pair(x1, x2, L_out)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice(method, "method", METHODS)
     if method == "auto":
         method = "dense" if L1 + L2 <= DENSE_MAX_DEGREE else "fft"
-    out_dtype = x1.dtype
+    out_dtype = check_tensor(x1, "x1").dtype  # already checked by _check_pair; narrows the type
     dtype = _COMPUTE[out_dtype]
     if math.prod(batch) == 0:  # nothing to multiply (and some FFT back-ends reject empty batches)
         return "empty", (L_out + 1) ** 2, batch, out_dtype, dtype
@@ -447,8 +446,8 @@ def e3nn_gaunt_tensor_product(
     channels = check_int(channels, "channels", minimum=1)
     paths = allowed_paths(L1, L2, L_out)
     consts = [gaunt_to_wigner_constant(a, b, c) for a, b, c in paths]
-    instr = [(a, b, c, "uuu", True, k * k) for (a, b, c), k in zip(paths, consts)]
-    with _default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
+    instr = [(a, b, c, "uuu", True, k * k) for (a, b, c), k in zip(paths, consts, strict=True)]
+    with default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
         tp = o3.TensorProduct(
             _gaunt_irreps(channels, L1),
             _gaunt_irreps(channels, L2),
@@ -463,16 +462,6 @@ def e3nn_gaunt_tensor_product(
         [torch.full((channels,), math.copysign(1.0, k), dtype=torch.float64) for k in consts]
     )
     return tp.to(torch.float64), weight
-
-
-@contextmanager
-def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
 
 
 _TP_CACHE: dict[tuple, tuple[o3.TensorProduct, torch.Tensor]] = {}
@@ -528,7 +517,7 @@ def gaunt_product_grid(
     if key not in _GRID_CACHE:
         res = grid_resolution(L1, L2, L_out)
         kw = dict(normalization="integral", dtype=torch.float64)
-        with _default_dtype(torch.float64):  # e3nn's quadrature weights use the default dtype
+        with default_dtype(torch.float64):  # e3nn's quadrature weights use the default dtype
             mods = (
                 o3.ToS2Grid(L1, res, **kw),
                 o3.ToS2Grid(L2, res, **kw),

@@ -49,9 +49,10 @@ and copied to a device/dtype on demand (:func:`cached_on`).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import torch
+
 from ..checks import check_int, check_tensor
 
 __all__ = [
@@ -130,7 +131,7 @@ def real_spherical_harmonics(L: int, n: torch.Tensor) -> torch.Tensor:
             b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
             P[l, m] = a * (y * P[l - 1, m] - b * P[l - 2, m])
     cos_m, sin_m = [torch.ones_like(x)], [torch.zeros_like(x)]  # Re, Im of (z + i x)^m
-    for m in range(1, L + 1):
+    for _ in range(1, L + 1):
         cos_m.append(cos_m[-1] * z - sin_m[-1] * x)
         sin_m.append(sin_m[-1] * z + cos_m[-2] * x)
     out = []
@@ -146,7 +147,7 @@ def sh_on_torus(L: int, theta: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
     return real_spherical_harmonics(L, torus_points(theta, phi))
 
 
-@lru_cache(maxsize=None)
+@cache
 def sh_to_fourier_matrix(L: int) -> torch.Tensor:
     r"""The coefficients :math:`B^{lm}_{uv}`, complex128 of shape ``((L+1)**2, 2L+1, 2L+1)``.
 
@@ -185,7 +186,7 @@ def theta_integral(k: torch.Tensor) -> torch.Tensor:
     return torch.complex(real, imag)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fourier_to_sh_matrix(L_out: int, U: int) -> torch.Tensor:
     r"""The projection :math:`G^{lm}_{uv}` of :math:`e^{i(u\theta+v\varphi)}` onto :math:`Y_{lm}`.
 

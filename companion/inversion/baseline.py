@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_int
+from ..checks import check_int, check_number
 from ._validate import check_images, check_same_shape
 
 __all__ = ["error_map", "baseline_mask"]
@@ -40,8 +40,7 @@ def baseline_mask(
     x: torch.Tensor, y: torch.Tensor, threshold: float, *, smooth: int = 1
 ) -> torch.Tensor:
     """The thresholded error mask ``(batch, 1, H, W)`` in ``{0, 1}`` (float)."""
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-        raise TypeError(f"threshold must be a float, got {type(threshold).__name__}")
+    check_number(threshold, "threshold")
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0, got {threshold}")
     return (error_map(x, y, smooth=smooth) > threshold).to(x.dtype)

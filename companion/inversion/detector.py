@@ -37,14 +37,13 @@ so an image aligned with itself gets exactly zero flow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pathlib import Path
-
-from ..checks import check_int
+from ..checks import check_choice, check_int, check_number
 from ..utils import progress
 from ._validate import check_images, check_same_shape
 from .align import flow_smoothness, warp
@@ -111,8 +110,7 @@ class InvertibilityDetector(nn.Module):
         super().__init__()
         w = check_int(width, "width", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=1)
-        if not isinstance(max_flow, (int, float)) or max_flow <= 0:
-            raise ValueError(f"max_flow must be a positive number, got {max_flow!r}")
+        check_number(max_flow, "max_flow", minimum=0, open_min=True)
         self.max_flow = float(max_flow)
         self.align = bool(align)
         layers: list[nn.Module] = [nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2)]
@@ -122,6 +120,8 @@ class InvertibilityDetector(nn.Module):
         self.flow_head = nn.Conv2d(w, 2, 3, padding=1)
         self.mask_head = nn.Conv2d(w, 1, 3, padding=1)
         nn.init.zeros_(self.flow_head.weight)
+        # Conv2d's bias is Optional in its type; these heads are built with one
+        assert self.flow_head.bias is not None and self.mask_head.bias is not None
         nn.init.zeros_(self.flow_head.bias)
         nn.init.constant_(self.mask_head.bias, -2.0)  # start from a small mask (sigma(-2) = 0.12)
 
@@ -259,7 +259,7 @@ def train_detector(
 
 
 def load_detector(
-    name: str = "method", path: str | None = None, device: torch.device | str = "cpu"
+    name: str = "method", path: str | Path | None = None, device: torch.device | str = "cpu"
 ) -> InvertibilityDetector:
     """A shipped detector (``"method"``, ``"no_align"`` or ``"supervised"``), eval mode.
 
@@ -267,9 +267,8 @@ def load_detector(
     """
     from .generator import WEIGHTS_DIR, _load_state
 
-    if name not in DETECTORS:
-        raise ValueError(f"name must be one of {tuple(DETECTORS)}, got {name!r}")
-    path = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
-    net = _load_state(InvertibilityDetector(align=DETECTORS[name]), path, f"detector {name!r}")
+    check_choice(name, "name", tuple(DETECTORS))
+    file = Path(path) if path is not None else WEIGHTS_DIR / f"detector_{name}.pt"
+    net = _load_state(InvertibilityDetector(align=DETECTORS[name]), file, f"detector {name!r}")
     net.requires_grad_(False)
     return net.to(device)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..checks import check_int
+from ..checks import check_int, check_number
 
 __all__ = ["OOD_KINDS", "FaceBatch", "render_faces"]
 
@@ -225,11 +225,11 @@ def _draw_ood(
         occ[:] = np.array([1.0, rng.uniform(0.0, 1.0), 0.0])[rng.permutation(3)]
     elif kind == "texture":
         mask = cov[i] == 0.0
-        f = rng.uniform(4, 9)
+        freq = rng.uniform(4, 9)
         a = rng.uniform(0, np.pi)
-        phase = np.sin(f * np.pi * (np.cos(a) * x + np.sin(a) * y))
+        phase = np.sin(freq * np.pi * (np.cos(a) * x + np.sin(a) * y))
         if rng.random() < 0.5:
-            phase = phase * np.sin(f * np.pi * (-np.sin(a) * x + np.cos(a) * y))
+            phase = phase * np.sin(freq * np.pi * (-np.sin(a) * x + np.cos(a) * y))
         c2 = rng.uniform(0, 1, 3)
         occ[:] = np.where(phase[..., None] > 0, color, c2)
     else:  # pragma: no cover - guarded by render_faces
@@ -267,8 +267,7 @@ def render_faces(
     if size not in (32, 64):
         raise ValueError(f"size must be 32 or 64, got {size}")
     max_additions = check_int(max_additions, "max_additions", minimum=1)
-    if not isinstance(ood_prob, (int, float)) or isinstance(ood_prob, bool):
-        raise TypeError(f"ood_prob must be a float, got {type(ood_prob).__name__}")
+    check_number(ood_prob, "ood_prob")
     if not 0.0 <= ood_prob <= 1.0:
         raise ValueError(f"ood_prob must lie in [0, 1], got {ood_prob}")
     if ood is None:

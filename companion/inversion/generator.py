@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -122,7 +123,10 @@ class Encoder(nn.Module):
         return self.net(x * 2 - 1)
 
 
-def _load_state(module: nn.Module, path: Path, what: str) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def _load_state(module: M, path: Path, what: str) -> M:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -141,7 +145,7 @@ def _load_state(module: nn.Module, path: Path, what: str) -> nn.Module:
     return module.eval()
 
 
-def load_generator(path: str | None = None, device: torch.device | str = "cpu") -> Generator:
+def load_generator(path: str | Path | None = None, device: torch.device | str = "cpu") -> Generator:
     """The shipped generator (eval mode; ``requires_grad`` off), or one saved at ``path``."""
     g = _load_state(
         Generator(), Path(path) if path is not None else WEIGHTS_DIR / "generator.pt", "generator"
@@ -150,7 +154,7 @@ def load_generator(path: str | None = None, device: torch.device | str = "cpu") 
     return g.to(device)
 
 
-def load_encoder(path: str | None = None, device: torch.device | str = "cpu") -> Encoder:
+def load_encoder(path: str | Path | None = None, device: torch.device | str = "cpu") -> Encoder:
     """The shipped inversion encoder (eval mode), or one saved at ``path``."""
     e = _load_state(
         Encoder(), Path(path) if path is not None else WEIGHTS_DIR / "encoder.pt", "encoder"
@@ -173,7 +177,7 @@ def fingerprint(generator: Generator, n: int = 8, seed: int = 1234) -> list[floa
     return [float(v) for v in generator(z).mean(dim=(1, 2, 3))]
 
 
-def load_fingerprint(path: str | None = None) -> dict:
+def load_fingerprint(path: str | Path | None = None) -> dict:
     """The fingerprint (and training record) written by the training command."""
-    path = Path(path) if path is not None else WEIGHTS_DIR / "fingerprint.json"
-    return json.loads(Path(path).read_text())
+    file = Path(path) if path is not None else WEIGHTS_DIR / "fingerprint.json"
+    return json.loads(file.read_text())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..checks import check_int, check_tensor
+from ..checks import check_int, check_number, check_tensor
 from ._validate import check_images
 
 __all__ = ["InversionResult", "invert", "attribute_direction"]
@@ -68,13 +68,12 @@ def invert(
         raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
     images = check_images(images, "images")
     steps = check_int(steps, "steps", minimum=0)
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    check_number(lr, "lr", minimum=0, open_min=True)
     if not isinstance(prior, (int, float)) or isinstance(prior, bool) or prior < 0:
         raise ValueError(f"prior must be a non-negative number, got {prior!r}")
     if encoder is not None and z_init is not None:
         raise ValueError("give at most one of encoder and z_init")
-    d = generator.latent_dim
+    d = check_int(getattr(generator, "latent_dim", None), "generator.latent_dim", minimum=1)
     if z_init is not None:
         z0 = check_tensor(z_init, "z_init", ndim=2, last_dims=(d,), floating=True)
         if z0.shape[0] != images.shape[0]:

@@ -21,6 +21,7 @@ import torch
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import jaccard_score
 
+from ..checks import check_choice
 from ._validate import check_images, check_same_shape
 
 __all__ = ["mask_iou", "region_psnr", "region_ssim", "REGIONS"]
@@ -42,7 +43,10 @@ def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if p.shape != t.shape:
         raise ValueError(f"pred and target must have matching shapes, got {p.shape} and {t.shape}")
     return torch.tensor(
-        [jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0) for pi, ti in zip(p, t)],
+        [
+            jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0)
+            for pi, ti in zip(p, t, strict=True)
+        ],
         dtype=torch.float64,
     )
 
@@ -54,8 +58,7 @@ def _region(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, region: str):
     m = _binary(mask, "mask")
     if m.shape[0] != x.shape[0] or m.shape[2:] != tuple(x.shape[2:]):
         raise ValueError(f"mask must have shape {(x.shape[0], 1, *x.shape[2:])}, got {m.shape}")
-    if region not in REGIONS:
-        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    check_choice(region, "region", REGIONS)
     sel = np.ones_like(m) if region == "whole" else (m if region == "out" else ~m)
     xs = x.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
     ys = y.detach().cpu().double().numpy().transpose(0, 2, 3, 1)
@@ -88,7 +91,7 @@ def region_ssim(
     if not sel.any():
         return math.nan
     total, count = 0.0, 0
-    for xi, yi, si in zip(xs, ys, sel):
+    for xi, yi, si in zip(xs, ys, sel, strict=True):
         if not si.any():
             continue
         _, smap = structural_similarity(

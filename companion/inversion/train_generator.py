@@ -93,9 +93,9 @@ def train_generator(
         opt_g.step()
         with torch.no_grad():
             for src, dst in ((g, g_ema), (e, e_ema)):
-                for pe, p in zip(dst.parameters(), src.parameters()):
+                for pe, p in zip(dst.parameters(), src.parameters(), strict=True):
                     pe.lerp_(p, 1 - ema)
-                for be, b in zip(dst.buffers(), src.buffers()):
+                for be, b in zip(dst.buffers(), src.buffers(), strict=True):
                     be.copy_(b)
         if log_every and (step + 1) % log_every == 0:
             print(

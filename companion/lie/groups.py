@@ -34,6 +34,7 @@ import math
 import torch
 
 from ..checks import check_square, check_tensor
+from ..groups import rotation_2d
 
 __all__ = [
     "GROUPS",
@@ -50,7 +51,6 @@ __all__ = [
     "to_coords",
     "from_coords",
     "rotation_angle",
-    "rotation",
 ]
 
 GROUPS = ("GL+(2)", "SL(2)")
@@ -148,7 +148,7 @@ def polar(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if g.shape[-1] == 2:
         # For 2x2 with det > 0, R is proportional to g + cof(g): a rotation by
         # atan2(g10 - g01, g00 + g11). Exact even for badly conditioned g.
-        r = rotation(torch.atan2(g[..., 1, 0] - g[..., 0, 1], g[..., 0, 0] + g[..., 1, 1]))
+        r = rotation_2d(torch.atan2(g[..., 1, 0] - g[..., 0, 1], g[..., 0, 0] + g[..., 1, 1]))
     else:
         lam, vec = _eig_ggt(g)
         r = _sym_fn(lam.rsqrt(), vec) @ g
@@ -173,13 +173,6 @@ def from_polar(s: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return spd_sqrt(s) @ r
 
 
-def rotation(theta: torch.Tensor) -> torch.Tensor:
-    r"""Rotation matrices ``(..., 2, 2)`` by angles ``theta: (...)`` (counter-clockwise)."""
-    theta = check_tensor(theta, "theta", floating=True)
-    c, s = torch.cos(theta), torch.sin(theta)
-    return torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
-
-
 def rotation_angle(r: torch.Tensor) -> torch.Tensor:
     r"""Angle :math:`\theta\in(-\pi, \pi]` of rotations ``r: (..., 2, 2)``."""
     r = check_square(r, "r", size=2)
@@ -197,7 +190,7 @@ def xi(a: torch.Tensor) -> torch.Tensor:
     x = 0.5 * (a + a.transpose(-1, -2))
     theta = 0.5 * (a[..., 1, 0] - a[..., 0, 1])
     lam, vec = eigh_sym(x)
-    return _sym_fn(lam.exp(), vec) @ rotation(theta)
+    return _sym_fn(lam.exp(), vec) @ rotation_2d(theta)
 
 
 def xi_inv(g: torch.Tensor) -> torch.Tensor:

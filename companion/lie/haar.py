@@ -32,8 +32,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from ..checks import check_int, check_square
-from .groups import algebra_dim, eigh_sym, check_gl_plus, check_group, from_coords, rotation
+from ..checks import check_choice, check_int, check_number, check_square
+from ..groups import rotation_2d
+from .groups import algebra_dim, check_gl_plus, check_group, eigh_sym, from_coords
 
 __all__ = [
     "GroupSample",
@@ -87,11 +88,18 @@ class GroupSample:
     def to(self, *args, **kwargs) -> GroupSample:
         """Move/cast every tensor (``torch.Tensor.to`` arguments)."""
 
-        def mv(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.to(*args, **kwargs)
+        def mv(t: torch.Tensor) -> torch.Tensor:
+            return t.to(*args, **kwargs)
+
+        def mv_opt(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else mv(t)
 
         return replace(
-            self, g=mv(self.g), g_inv=mv(self.g_inv), coords=mv(self.coords), log_q=mv(self.log_q)
+            self,
+            g=mv(self.g),
+            g_inv=mv(self.g_inv),
+            coords=mv_opt(self.coords),
+            log_q=mv_opt(self.log_q),
         )
 
 
@@ -111,10 +119,8 @@ def sample_angles(
     (the released code uses ``linspace``, which repeats :math:`\pm\pi` when ``b = 1``).
     """
     n = check_int(n, "n", minimum=1)
-    if kind not in ROTATION_SAMPLERS:
-        raise ValueError(f"kind must be one of {ROTATION_SAMPLERS}, got {kind!r}")
-    if not isinstance(bound, (int, float)) or not 0 < bound <= 1:
-        raise ValueError(f"bound must be a number in (0, 1], got {bound!r}")
+    check_choice(kind, "kind", ROTATION_SAMPLERS)
+    check_number(bound, "bound", minimum=0, maximum=1, open_min=True)
     if kind == "uniform":
         u = torch.rand(n, generator=generator, dtype=torch.float64)
     else:
@@ -153,21 +159,20 @@ def sample_group(
     lam, vec = eigh_sym(x)
     exp_x = (vec * lam.exp().unsqueeze(-2)) @ vec.transpose(-1, -2)
     exp_mx = (vec * (-lam).exp().unsqueeze(-2)) @ vec.transpose(-1, -2)
-    g = exp_x @ rotation(theta)
-    g_inv = rotation(-theta) @ exp_mx
+    g = exp_x @ rotation_2d(theta)
+    g_inv = rotation_2d(-theta) @ exp_mx
     coords = torch.cat([v, math.sqrt(2.0) * theta[:, None]], -1)
     if spd_var > 0:
         log_q = -0.5 * (v**2).sum(-1) / spd_var - 0.5 * (d - 1) * math.log(2 * math.pi * spd_var)
     else:
         log_q = torch.full((n,), math.inf, dtype=torch.float64)
     log_q = log_q - math.log(2 * math.pi * rot_bound)
-    cast = dict(dtype=dtype, device=device)
     return GroupSample(
-        g.to(**cast).contiguous(),
-        g_inv.to(**cast).contiguous(),
+        g.to(dtype=dtype, device=device).contiguous(),
+        g_inv.to(dtype=dtype, device=device).contiguous(),
         group,
-        coords.to(**cast),
-        log_q.to(**cast),
+        coords.to(dtype=dtype, device=device),
+        log_q.to(dtype=dtype, device=device),
         float(rot_bound),
     )
 
@@ -275,8 +280,7 @@ def haar_integral(
         raise TypeError(f"phi must be callable, got {type(phi).__name__}")
     n = check_int(n_samples, "n_samples", minimum=2)
     kinds = ("entries", "polar", "log", "lognormal")
-    if coords not in kinds:
-        raise ValueError(f"coords must be one of {kinds}, got {coords!r}")
+    check_choice(coords, "coords", kinds)
     if coords == "entries":
         eye = torch.eye(2, dtype=torch.float64)
         g = eye + entry_std * torch.randn(n, 2, 2, generator=generator, dtype=torch.float64)
@@ -294,7 +298,7 @@ def haar_integral(
         s, log_q = _wishart2(n, wishart_df, wishart_scale, generator)
         theta = 2 * math.pi * torch.rand(n, generator=generator, dtype=torch.float64)
         lam, vec = eigh_sym(s)
-        g = ((vec * lam.sqrt().unsqueeze(-2)) @ vec.transpose(-1, -2)) @ rotation(theta)
+        g = ((vec * lam.sqrt().unsqueeze(-2)) @ vec.transpose(-1, -2)) @ rotation_2d(theta)
         w = haar_density_polar(s) * 2 * math.pi * torch.exp(-log_q)
         f = w * phi(g).to(torch.float64)
     else:

@@ -30,12 +30,13 @@ the chapter). Each layer records the sets it last used in ``last_samples_in/out`
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_number, check_same_len, check_tensor
 from .groups import algebra_dim, check_group, to_coords, xi_inv
 from .haar import GroupSample, sample_group
 
@@ -87,6 +88,11 @@ class ImplicitKernel(nn.Module):
     smoother along the Lie-algebra coordinates than along space.
     """
 
+    # buffers, declared for the type checker
+    coord_scale: torch.Tensor
+    freq: torch.Tensor
+    phase: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,
@@ -114,8 +120,7 @@ class ImplicitKernel(nn.Module):
         self.out_dim = check_int(out_dim, "out_dim", minimum=1)
         hidden = check_int(hidden, "hidden", minimum=1)
         fan_in = check_int(fan_in, "fan_in", minimum=1)
-        if kind not in KERNELS:
-            raise ValueError(f"kind must be one of {KERNELS}, got {kind!r}")
+        check_choice(kind, "kind", KERNELS)
         self.kind = kind
         self.omega = float(omega)
         gen = generator if generator is not None else torch.Generator().manual_seed(0)
@@ -198,8 +203,7 @@ class _AffineConvBase(nn.Module):
             raise ValueError(f"padding must be 'same' or a non-negative int, got {padding!r}")
         self.padding = padding
         self.det_factor = bool(det_factor)
-        if not isinstance(group_scale, (int, float)) or not group_scale > 0:
-            raise ValueError(f"group_scale must be a positive number, got {group_scale!r}")
+        check_number(group_scale, "group_scale", minimum=0, open_min=True)
         self.group_scale = float(group_scale)
         extra_dim = algebra_dim(self.group) if self.uses_lie_coords else 0
         fan_in = self.in_channels * self.kernel_size**2 // 4 + 1
@@ -386,7 +390,7 @@ class AffineGCNN(nn.Module):
         self.spd_var, self.rot, self.rot_bound = float(spd_var), rot, float(rot_bound)
         seed = check_int(seed, "seed")
         gen = torch.Generator().manual_seed(seed)
-        common = dict(
+        common: dict[str, Any] = dict(
             kernel=kernel,
             hidden=hidden,
             generator=gen,
@@ -418,7 +422,7 @@ class AffineGCNN(nn.Module):
     ) -> list[GroupSample]:
         """One sample set per layer output: ``[H0, H0, H1]`` (the middle layer keeps its input's set)."""
         n = self.n_samples if n is None else check_int(n, "n", minimum=1)
-        kw = dict(
+        kw: dict[str, Any] = dict(
             spd_var=self.spd_var,
             rot=self.rot,
             rot_bound=self.rot_bound,
@@ -527,11 +531,9 @@ def train_classifier(
 
     x = check_tensor(x, "x", ndim=4, floating=True)
     y = check_tensor(y, "y", ndim=1)
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    check_same_len(x, y, "x and y")
     epochs = check_int(epochs, "epochs", minimum=1)
-    if resample not in RESAMPLE:
-        raise ValueError(f"resample must be one of {RESAMPLE}, got {resample!r}")
+    check_choice(resample, "resample", RESAMPLE)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * math.ceil(len(x) / batch_size)
@@ -574,7 +576,10 @@ def predict(
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size]
         reps = draws if isinstance(model, AffineGCNN) else 1
-        out.append(sum(F.softmax(_forward(model, xb, generator), -1) for _ in range(reps)) / reps)
+        probs = F.softmax(_forward(model, xb, generator), -1)
+        for _ in range(reps - 1):
+            probs = probs + F.softmax(_forward(model, xb, generator), -1)
+        out.append(probs / reps)
     return torch.cat(out)
 
 

@@ -15,12 +15,11 @@ Inputs are ``x: (N, 4 n)`` = ``(m_1..m_n, r_1..r_n)`` (rep ``n T_0 ⊕ n T_1``),
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
 
-from ..checks import check_int, check_tensor
+from ..checks import check_choice, check_int, check_number, check_tensor
 from ..groups import equivariance_error as _core_equivariance_error
 from .groups import MatrixGroup, TensorRep
 from .projector import _check_group
@@ -33,15 +32,11 @@ AXIS_PLANE = {"x": "yz", "y": "xz", "z": "xy"}
 
 
 def _check_axis(axis: object) -> int:
-    if axis in AXES:
-        return AXES.index(axis)
-    raise ValueError(f"axis must be one of {AXES}, got {axis!r}")
+    return AXES.index(check_choice(axis, "axis", AXES))
 
 
 def _check_eps(eps: object) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps):
-        raise ValueError(f"eps must be a finite number, got {eps!r}")
-    return float(eps)
+    return check_number(eps, "eps")
 
 
 def inertia_target(x: torch.Tensor, eps: float = 0.3, axis: str = "z") -> torch.Tensor:

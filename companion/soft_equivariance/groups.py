@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..checks import check_int, check_square, check_tensor
+from ..checks import check_choice, check_int, check_square, check_tensor
 from ..groups import SCALAR, TENSOR2, VECTOR, Representation, haar_o3, haar_so2, haar_so3
 
 __all__ = [
@@ -53,9 +53,7 @@ _PLANE_AXES = {
 
 
 def _check_order(k: object, name: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k not in ORDERS:
-        raise ValueError(f"{name} must be a tensor order in {ORDERS}, got {k!r}")
-    return k
+    return check_choice(k, name, ORDERS)
 
 
 def _generator(i: int, j: int) -> torch.Tensor:
@@ -142,7 +140,10 @@ class TensorRep:
         return torch.cat([parts[k].flatten(-2) for k in sorted(self.slices())], dim=-1)
 
     def matrix(self, g: torch.Tensor) -> torch.Tensor:
-        """Block-diagonal :math:`\\rho(g) = \\bigoplus_k I_{c_k} \\otimes g^{\\otimes k}`: ``(..., 3, 3)`` → ``(..., dim, dim)``."""
+        """Block-diagonal :math:`\\rho(g) = \\bigoplus_k I_{c_k} \\otimes g^{\\otimes k}`.
+
+        ``g: (..., 3, 3)`` → ``(..., dim, dim)``.
+        """
         g = check_square(g, "g", size=3)
         out = g.new_zeros(*g.shape[:-2], self.dim, self.dim)
         for k, s in self.slices().items():
@@ -201,7 +202,7 @@ class MatrixGroup:
             return haar_o3(n, generator=generator, dtype=dtype, device=device)
         if self.kind == "SO(3)":
             return haar_so3(n, generator=generator, dtype=dtype, device=device)
-        i, j, _ = _PLANE_AXES[self.plane]
+        i, j, _ = self._plane_axes()
         q = haar_so2(n, generator=generator, dtype=dtype, device=device)
         flip = torch.rand(n, generator=generator, dtype=dtype).to(device) < 0.5
         q = torch.where(
@@ -212,6 +213,12 @@ class MatrixGroup:
         g[:, idx[:, None], idx[None, :]] = q
         return g
 
+    def _plane_axes(self) -> tuple[int, int, int]:
+        """(in-plane i, in-plane j, fixed axis) of an ``O(2)`` group."""
+        if self.plane is None:
+            raise ValueError(f"{self.name} acts in no coordinate plane")
+        return _PLANE_AXES[self.plane]
+
     def contains(self, g: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
         """Whether each ``g: (..., 3, 3)`` is orthogonal and lies in the group (fixes the axis, etc.)."""
         g = check_square(g, "g", size=3)
@@ -220,7 +227,7 @@ class MatrixGroup:
         if self.kind == "SO(3)":
             ok = ok & ((torch.linalg.det(g) - 1).abs() < atol)
         elif self.kind == "O(2)":
-            _, _, a = _PLANE_AXES[self.plane]
+            _, _, a = self._plane_axes()
             e = eye[a]
             ok = (
                 ok
@@ -249,8 +256,7 @@ def o2_plane(plane: str) -> MatrixGroup:
     reflection of its second axis (``diag(1, −1, 1)`` for ``"xy"``); the fixed axis is
     never reflected, as in the paper's ``Embed(O(2), 3)``.
     """
-    if plane not in _PLANE_AXES:
-        raise ValueError(f"plane must be one of {PLANES}, got {plane!r}")
+    check_choice(plane, "plane", PLANES)
     i, j, _ = _PLANE_AXES[plane]
     refl = torch.eye(3, dtype=torch.float64)
     refl[j, j] = -1.0

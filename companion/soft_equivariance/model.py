@@ -24,6 +24,7 @@ subspace (:meth:`SoftEMLP.project_`) makes :math:`f_\theta` exactly :math:`G`-eq
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -123,6 +124,8 @@ class SoftLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = check_tensor(x, "x", min_ndim=1, last_dims=(self.rep_in.dim,), floating=True)
+        w: torch.Tensor
+        b: torch.Tensor | None
         if self.group is None:
             w, b = self.weight, self.bias
         else:
@@ -134,7 +137,8 @@ class SoftLinear(nn.Module):
         """Replace the weight and bias by their projections onto ``group``'s equivariant subspace."""
         w, b = self.projected(group)
         self.weight.copy_(w)
-        if b is not None:
+        # projected() returns a bias exactly when the layer has one
+        if b is not None and self.bias is not None:
             self.bias.copy_(b)
 
 
@@ -225,7 +229,9 @@ class SoftEMLP(nn.Module):
         n_layers = check_int(n_layers, "n_layers", minimum=1)
         self.features = InertiaFeatures(n_points)
         self.rep_in = self.features.rep_in
-        hidden_rep, self.rep_out = TensorRep(tuple(hidden)), TensorRep(tuple(out))
+        # TensorRep checks at run time that each holds three counts
+        hidden_rep = TensorRep(cast(tuple[int, int, int], tuple(hidden)))
+        self.rep_out = TensorRep(cast(tuple[int, int, int], tuple(out)))
         layers: list[nn.Module] = []
         rep = self.features.rep_out
         for _ in range(n_layers - 1):

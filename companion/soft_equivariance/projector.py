@@ -107,7 +107,9 @@ def equivariant_projector(
 
 
 def project_blocks(weight: torch.Tensor, projector: torch.Tensor) -> torch.Tensor:
-    r"""Apply one block projector to every channel pair: :math:`W_{oc} \mapsto \mathrm{vec}^{-1}(P\,\mathrm{vec}\,W_{oc})`.
+    r"""Apply one block projector to every channel pair.
+
+    :math:`W_{oc} \mapsto \mathrm{vec}^{-1}(P\,\mathrm{vec}\,W_{oc})`.
 
     Args:
         weight: blocks ``(..., 3^b, 3^a)`` (e.g. ``(c_out, c_in, 3^b, 3^a)`` for one

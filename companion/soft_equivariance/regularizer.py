@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..checks import check_tensor
+from ..checks import check_number, check_tensor
 from .groups import MatrixGroup
 from .model import soft_linears
 from .projector import _check_group, equivariant_projector
@@ -51,7 +51,7 @@ def _complements(
     """Stacked :math:`I - P_k` for block type ``(a, b)``, shaped ``(K, 3^b, 3^a, 3^b, 3^a)`` (cached)."""
     key = (tuple(id(g) for g in groups), a, b, dtype, str(device))
     hit = _COMPLEMENTS.get(key)
-    if hit is not None and all(h is g for h, g in zip(hit[0], groups)):
+    if hit is not None and all(h is g for h, g in zip(hit[0], groups, strict=True)):
         return hit[1]
     d = 3 ** (a + b)
     eye = torch.eye(d, dtype=torch.float64)
@@ -119,12 +119,7 @@ def autotune_strengths(lam: torch.Tensor, r: torch.Tensor, p: float = 2.0) -> to
         raise ValueError("lam must be finite and non-negative")
     if not (torch.isfinite(r).all() and (r >= 0).all()):
         raise ValueError("r must be finite and non-negative")
-    if (
-        isinstance(p, bool)
-        or not isinstance(p, (int, float))
-        or not torch.isfinite(torch.tensor(float(p)))
-    ):
-        raise ValueError(f"p must be a finite number, got {p!r}")
+    check_number(p, "p")
     active = lam != 0
     if not active.any():
         return lam.clone()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..checks import check_int, check_tensor
+from ..checks import check_int, check_same_len, check_tensor
 from ..utils import progress
 from .groups import MatrixGroup
 from .model import soft_linears
@@ -55,10 +55,7 @@ def mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Mean squared error of ``model(x)`` against ``y: (N, D)`` (evaluation mode, no gradients)."""
     x = check_tensor(x, "x", ndim=2, floating=True)
     y = check_tensor(y, "y", ndim=2, floating=True)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
-        )
+    check_same_len(x, y, "x and y")
     return float(nn.functional.mse_loss(model(x), y))
 
 
@@ -97,10 +94,7 @@ def train(
     param = next(model.parameters())
     x = check_tensor(x, "x", ndim=2, floating=True).to(param.device, param.dtype)
     y = check_tensor(y, "y", ndim=2, floating=True).to(param.device, param.dtype)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must hold the same number of samples, got {x.shape[0]} and {y.shape[0]}"
-        )
+    check_same_len(x, y, "x and y")
     steps = check_int(steps, "steps", minimum=1)
     groups = _check_groups(groups) if groups is not None else []
     k = len(groups)
@@ -125,7 +119,10 @@ def train(
             if window is not None
             else max(1, autotune_at // 2)
         )
-        window = min(window, autotune_at)
+        # (step, window) of the one auto-tuning event; an int window, never None, in the loop.
+        tune: tuple[int, int] | None = (autotune_at, min(window, autotune_at))
+    else:
+        tune = None
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
     lam_initial = lam_t.clone()
@@ -138,8 +135,8 @@ def train(
     tuned_at = None
     model.train()
     for step in progress(range(steps), desc=desc or "training", total=steps):
-        if autotune_at is not None and step == autotune_at:
-            r_ref = reference_regularizer(r_hist[autotune_at - window : autotune_at])
+        if tune is not None and step == tune[0]:
+            r_ref = reference_regularizer(r_hist[tune[0] - tune[1] : tune[0]])
             lam_t = autotune_strengths(lam_t, r_ref.to(lam_t), p)
             tuned_at = step
         if batch_size is None or batch_size >= x.shape[0]:
