@@ -27,7 +27,9 @@ CHAPTERS = [p.stem for p in NOTEBOOKS]
 COURSE = ROOT / "course"
 
 EXERCISE = re.compile(r"^`{3,}\{exercise\}[ \t]*(?P<title>.*)\n:label:[ \t]*(?P<label>\S+)", re.M)
-SOLUTION = re.compile(r"^`{3,}\{solution(?P<gated>-start)?\}[ \t]*(?P<label>\S+)\n(?P<opts>(?::.*\n)*)", re.M)
+SOLUTION = re.compile(
+    r"^`{3,}\{solution(?P<gated>-start)?\}[ \t]*(?P<label>\S+)\n(?P<opts>(?::.*\n)*)", re.M
+)
 SOLUTION_END = re.compile(r"^`{3,}\{solution-end\}", re.M)
 DIFFICULTY = re.compile(r"\((?P<stars>★{1,3}☆{0,2}), (?P<time>[^)]*)\)\s*$")
 TIME = re.compile(r"^(\d+ min|\d+ min \+ .+|\d+ hours?(, .+)?|several hours(, .+)?|hours of .+)$")
@@ -60,7 +62,9 @@ def test_every_exercise_has_difficulty_time_and_one_folded_solution(path):
         assert label.startswith(prefix), f"{path.name}: label {label} should start with {prefix}"
         m = DIFFICULTY.search(title)
         assert m, f"{path.name} {label}: title {title!r} lacks '(★★☆, 30 min)'"
-        assert len(m["stars"]) == 3, f"{path.name} {label}: difficulty needs 3 symbols, got {m['stars']}"
+        assert len(m["stars"]) == 3, (
+            f"{path.name} {label}: difficulty needs 3 symbols, got {m['stars']}"
+        )
         assert TIME.match(m["time"]), f"{path.name} {label}: time estimate {m['time']!r}"
     solutions = [(m["label"], m["gated"], m["opts"]) for m in SOLUTION.finditer(text)]
     labels = [s[0] for s in solutions]
@@ -68,7 +72,9 @@ def test_every_exercise_has_difficulty_time_and_one_folded_solution(path):
         f"{path.name}: exercises {sorted(exercises)} vs solutions {sorted(labels)}"
     )
     for label, _, opts in solutions:
-        assert ":class: dropdown" in opts, f"{path.name} {label}: the solution must be hidden (dropdown)"
+        assert ":class: dropdown" in opts, (
+            f"{path.name} {label}: the solution must be hidden (dropdown)"
+        )
     n_gated = sum(1 for s in solutions if s[1])
     assert len(SOLUTION_END.findall(text)) == n_gated, f"{path.name}: unbalanced solution-start/end"
 
@@ -91,7 +97,9 @@ def test_solution_code_sits_inside_its_solution_and_asserts(path):
     assert not inside, f"{path.name}: a solution is not closed"
     for code in gated_code:
         assert "assert" in code or "print" in code, f"{path.name}: a solution cell shows nothing"
-    assert any("assert" in code for code in gated_code), f"{path.name}: no solution asserts a number"
+    assert any("assert" in code for code in gated_code), (
+        f"{path.name}: no solution asserts a number"
+    )
 
 
 # ----------------------------------------------------------------------------- chapter frame
@@ -105,7 +113,13 @@ def test_prerequisites_summary_and_claims_heading(path):
         f"{path.name}: the cell after the title must be the prerequisites box"
     )
     flat = " ".join(box.split())
-    for needle in ("../book/notation", "../book/syllabus", "Reading time", "Run time", "2 CPU cores"):
+    for needle in (
+        "../book/notation",
+        "../book/syllabus",
+        "Reading time",
+        "Run time",
+        "2 CPU cores",
+    ):
         assert needle in flat, f"{path.name}: the prerequisites box lacks {needle!r}"
     if path.name[:2] != "00":
         assert "00_symmetry_primer" in box, f"{path.name}: the box should link the primer"
@@ -133,16 +147,20 @@ def test_syllabus_is_in_the_toc_and_draws_its_figure_offline():
     for needle in ("7-week", "13-week", "Prerequisites", "learning-path.svg", "make course"):
         assert needle in text, f"the syllabus lacks {needle!r}"
     svg = ROOT / "book" / "learning-path.svg"
-    assert svg.read_text(encoding="utf-8").lstrip().startswith("<svg"), "learning-path.svg is not an SVG"
-    assert "http" not in svg.read_text(encoding="utf-8").replace("http://www.w3.org/2000/svg", ""), (
-        "the learning-path figure must not reference anything online"
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<svg"), (
+        "learning-path.svg is not an SVG"
     )
+    assert "http" not in svg.read_text(encoding="utf-8").replace(
+        "http://www.w3.org/2000/svg", ""
+    ), "the learning-path figure must not reference anything online"
 
 
 def test_learning_path_figure_is_up_to_date():
     from companion.viz import learning_path_svg
 
-    assert (ROOT / "book" / "learning-path.svg").read_text(encoding="utf-8") == learning_path_svg(), (
+    assert (ROOT / "book" / "learning-path.svg").read_text(
+        encoding="utf-8"
+    ) == learning_path_svg(), (
         "book/learning-path.svg is stale: run `python -m companion.viz` (see book/syllabus.md)"
     )
 
@@ -230,9 +248,13 @@ def _wrong_answers(student: Path, dest: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_autograder_builds_offline_and_grades(chapter, tmp_path):
-    pytest.importorskip("otter", reason='the course extra is not installed: pip install -e ".[course]"')
+    pytest.importorskip(
+        "otter", reason='the course extra is not installed: pip install -e ".[course]"'
+    )
     built = tmp_path / "dist"
-    proc = _otter("assign", "--no-run-tests", str(COURSE / f"{chapter}.ipynb"), str(built), cwd=tmp_path)
+    proc = _otter(
+        "assign", "--no-run-tests", str(COURSE / f"{chapter}.ipynb"), str(built), cwd=tmp_path
+    )
     assert proc.returncode == 0, f"otter assign failed:\n{proc.stderr[-2000:]}"
     student = built / "student" / f"{chapter}.ipynb"
     reference = built / "autograder" / f"{chapter}.ipynb"
@@ -300,8 +322,16 @@ def test_syllabus_table_agrees_with_the_notebooks_and_assignments():
         row, text = rows[path.stem], _markdown(path)
         titles = [m["title"] for m in EXERCISE.finditer(text)]
         stars = [DIFFICULTY.search(t)["stars"].count("★") for t in titles]
-        minutes = sum(int(t) for t in re.findall(r"\((?:★+☆*), (\d+) min\)\s*$", "\n".join(titles), re.M))
+        minutes = sum(
+            int(t) for t in re.findall(r"\((?:★+☆*), (\d+) min\)\s*$", "\n".join(titles), re.M)
+        )
         assert int(row["n"]) == len(titles), f"{path.stem}: exercise count"
-        assert [int(row[f"s{k}"]) for k in (1, 2, 3)] == [stars.count(k) for k in (1, 2, 3)], path.stem
-        assert int(row["mins"]) == minutes, f"{path.stem}: {row['mins']} min in the table, {minutes} in the notebook"
-        assert int(row["q"]) == len(_questions(COURSE / f"{path.stem}.ipynb")), f"{path.stem}: questions"
+        assert [int(row[f"s{k}"]) for k in (1, 2, 3)] == [stars.count(k) for k in (1, 2, 3)], (
+            path.stem
+        )
+        assert int(row["mins"]) == minutes, (
+            f"{path.stem}: {row['mins']} min in the table, {minutes} in the notebook"
+        )
+        assert int(row["q"]) == len(_questions(COURSE / f"{path.stem}.ipynb")), (
+            f"{path.stem}: questions"
+        )
