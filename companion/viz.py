@@ -219,7 +219,7 @@ def learning_path_svg(
 
     Args:
         titles: one non-empty label per chapter, ``K`` of them (default: this book's
-            :data:`CHAPTER_TITLES`, with :data:`CHAPTER_REQUIRES` and :data:`CHAPTER_RELATED`
+            ``CHAPTER_TITLES``, with ``CHAPTER_REQUIRES`` and ``CHAPTER_RELATED``
             as the default edges).
         requires: pairs of indices in ``range(K)``; must not form a cycle (default: none,
             or the book's with the default titles).
