@@ -11,7 +11,7 @@ Conventions used throughout the book
 * Rank-2 tensors :math:`T \in \mathbb{R}^{3\times 3}` are stored flattened row-major,
   ``vec(T): (..., 9)``; then :math:`\mathrm{vec}(gTg^\top) = (g\otimes g)\,\mathrm{vec}(T)`.
 * e3nn's irreducible representations (``"1x0e + 1x1o"``) are available through
-  :func:`irreps`; note that e3nn orders the components of a vector ``(y, z, x)``.
+  :func:`irreps`; in e3nn 0.6 the components of a vector (``1o``) are ``(x, y, z)``.
 
 A map :math:`f` is *equivariant* when :math:`f(\rho_{in}(g)x) = \rho_{out}(g) f(x)`
 for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
@@ -20,9 +20,9 @@ for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -54,6 +54,9 @@ __all__ = [
     "permutation_matrix",
     "direct_sum",
     "irreps",
+    "Action",
+    "GroupAction",
+    "IDENTITY",
     "equivariance_error",
     "invariance_error",
 ]
@@ -297,25 +300,70 @@ def irreps(spec: str | o3.Irreps) -> Representation:
 # --------------------------------------------------------------------------- measuring equivariance
 
 
-def _as_representation(rho: Representation | Callable | None, name: str) -> Representation:
+@dataclass(frozen=True)
+class GroupAction:
+    r"""A (possibly non-linear) action :math:`x \mapsto g\cdot x` given by a function ``act(g, x)``.
+
+    For actions that are not a matrix on one feature axis: images warped by an affine map,
+    point clouds moved by a rigid motion with translation, group samples shifted by
+    :math:`u^{-1}`. :class:`Representation` covers the linear case; both have ``act(g, x)``
+    and either can be given to :func:`equivariance_error`.
+    """
+
+    name: str
+    fn: Callable[[torch.Tensor, object], object]
+
+    def act(self, g: torch.Tensor, x: object) -> object:
+        r"""Return :math:`g\cdot x`."""
+        return self.fn(g, x)
+
+
+IDENTITY = GroupAction("identity", lambda g, x: x)
+"""Leaves its argument unchanged (an input the group does not touch, or an invariant output)."""
+
+Action = Representation | GroupAction | Callable[[torch.Tensor], torch.Tensor] | None
+"""What :func:`equivariance_error` accepts for one input or output: a :class:`Representation`,
+a :class:`GroupAction` (or any object with a method ``act(g, x)``), a callable
+``g -> ρ(g)`` (a matrix on the last axis), or ``None`` (unchanged)."""
+
+
+def _as_action(rho: object, name: str) -> Representation | GroupAction:
     if rho is None:
-        return SCALAR
-    if isinstance(rho, Representation):
+        return IDENTITY
+    if isinstance(rho, (Representation, GroupAction)):
         return rho
+    act = getattr(rho, "act", None)
+    if callable(act):  # a chapter's own representation type
+        return GroupAction(getattr(rho, "name", type(rho).__name__), act)
     if callable(rho):
         return Representation(getattr(rho, "__name__", name), rho)
     raise TypeError(
-        f"{name} must be a Representation, a callable g -> matrix, or None; "
+        f"{name} must be a Representation, a GroupAction, a callable g -> matrix, or None; "
         f"got {type(rho).__name__}"
     )
 
 
+def _as_actions(rho: object, n: int, name: str) -> list[Representation | GroupAction]:
+    if rho is None:
+        return [IDENTITY] * n
+    if isinstance(rho, (list, tuple)):
+        if len(rho) != n:
+            raise ValueError(f"{name} must have one entry per tensor ({n}), got {len(rho)}")
+        return [_as_action(r, f"{name}[{i}]") for i, r in enumerate(rho)]
+    if n != 1:
+        raise ValueError(f"{name} must be a sequence of {n} actions, got one")
+    return [_as_action(rho, name)]
+
+
+_FROM_F = object()
+
+
 def equivariance_error(
-    f: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
+    f: Callable[..., object],
+    x: torch.Tensor | Sequence[object],
     g: torch.Tensor,
-    rho_in: Representation | Callable,
-    rho_out: Representation | Callable | None,
+    rho_in: Action | Sequence[Action] = _FROM_F,  # type: ignore[assignment]
+    rho_out: Action | Sequence[Action] = _FROM_F,  # type: ignore[assignment]
     *,
     reduction: str = "mean",
     eps: float = 1e-12,
@@ -329,11 +377,26 @@ def equivariance_error(
     with norms over all non-batch axes. ``rho_out=None`` (or :data:`SCALAR`
     for outputs of shape ``(B, 1)``) measures invariance: :math:`f(\rho_{in}(g)x)` vs :math:`f(x)`.
 
+    Several inputs and outputs (like e3nn's ``equivariance_error(func, args_in, irreps_in,
+    irreps_out)``): pass ``x`` as a tuple, ``f`` is called as ``f(*x)``, and ``rho_in`` holds
+    one action per input (``None`` leaves an input unchanged). When ``f`` returns a tuple,
+    ``rho_out`` holds one action per output and the error of a sample is the largest of the
+    outputs' relative errors. Inputs acted on by a :class:`GroupAction` may be any object
+    (e.g. a set of group samples); outputs are tensors.
+
+    Group elements need not be orthogonal (affine maps, homogeneous ``(4, 4)`` rigid motions
+    with translation, GL⁺(2)); they are only checked to be finite square matrices.
+
+    An equivariant module can carry its own actions as attributes ``rep_in`` and ``rep_out``
+    (as ``FrameAveraging``, ``GauntLayer`` and ``SoftEMLP`` do): then omit ``rho_in`` and
+    ``rho_out``, and ``equivariance_error(module, x, g)`` checks what the module claims.
+
     Args:
-        f: the map, ``(B, ...) -> (B, ...)``.
-        x: inputs ``(B, ...)``; ``rho_in`` acts on its axis ``rho_in.axis``.
-        g: orthogonal group elements, one per sample ``(B, d, d)`` or one for all ``(d, d)``.
-        rho_in, rho_out: :class:`Representation` (or callables ``g -> matrix``).
+        f: the map, ``(B, ...) -> (B, ...)`` (several inputs/outputs: see above).
+        x: inputs ``(B, ...)``, or a tuple of them; a representation acts on its ``axis``.
+        g: group elements, one per sample ``(B, d, d)`` or one for all ``(d, d)``.
+        rho_in, rho_out: actions (:data:`Action`), or sequences of them; taken from
+            ``f.rep_in``/``f.rep_out`` when omitted.
         reduction: ``"mean"`` (a scalar), ``"max"`` or ``"none"`` (per sample, ``(B,)``).
 
     Returns:
@@ -341,38 +404,63 @@ def equivariance_error(
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
-    x = check_tensor(x, "x", min_ndim=1, floating=True)
-    g = check_orthogonal(g, "g")
+    if rho_in is _FROM_F or rho_out is _FROM_F:
+        if not (hasattr(f, "rep_in") and hasattr(f, "rep_out")):
+            raise TypeError(
+                "rho_in and rho_out must be given, or f must have rep_in and rep_out attributes"
+            )
+        rho_in = f.rep_in if rho_in is _FROM_F else rho_in
+        rho_out = f.rep_out if rho_out is _FROM_F else rho_out
+    several_in = isinstance(x, (list, tuple))
+    # any objects: a GroupAction may act on non-tensors (checked per action below)
+    xs: list[Any] = list(x) if several_in else [x]
+    if not xs:
+        raise ValueError("x must hold at least one input")
+    acts_in = _as_actions(rho_in, len(xs), "rho_in")
+    for i, (xi, a) in enumerate(zip(xs, acts_in, strict=True)):
+        if isinstance(a, Representation) or isinstance(xi, torch.Tensor):
+            check_tensor(xi, f"x[{i}]" if several_in else "x", min_ndim=1, floating=True)
+    g = check_square(g, "g")
+    if not bool(torch.isfinite(g).all()):
+        raise ValueError("g must be finite (no NaN or inf)")
+    batch = next((xi.shape[0] for xi in xs if isinstance(xi, torch.Tensor)), None)
     if g.ndim not in (2, 3):
         raise ValueError(f"g must have shape (d, d) or (batch, d, d), got {tuple(g.shape)}")
-    if g.ndim == 3 and g.shape[0] != x.shape[0]:
-        raise ValueError(f"g holds {g.shape[0]} group elements but x has batch size {x.shape[0]}")
-    if reduction not in ("mean", "max", "none"):
-        raise ValueError(f"reduction must be 'mean', 'max' or 'none', got {reduction!r}")
-    invariant = rho_out is None
-    r_in = _as_representation(rho_in, "rho_in")
-    r_out = _as_representation(rho_out, "rho_out")
-    g = g.to(x.dtype)
+    if g.ndim == 3 and batch is not None and g.shape[0] != batch:
+        raise ValueError(f"g holds {g.shape[0]} group elements but x has batch size {batch}")
+    check_choice(reduction, "reduction", ("mean", "max", "none"))
+    dtype = next((xi.dtype for xi in xs if isinstance(xi, torch.Tensor)), g.dtype)
+    g = g.to(dtype)
 
-    fx = f(x)
-    f_gx = f(r_in.act(g, x))
-    if not isinstance(fx, torch.Tensor) or fx.shape != f_gx.shape:
-        raise ValueError("f must return tensors of one shape for x and for transformed x")
-    target = fx if invariant else r_out.act(g, fx)
-    b = x.shape[0]
-    num = (f_gx - target).reshape(b, -1).norm(dim=-1)
-    den = target.reshape(b, -1).norm(dim=-1).clamp_min(eps)
-    err = num / den
+    fx = f(*xs)
+    f_gx = f(*[a.act(g, xi) for a, xi in zip(acts_in, xs, strict=True)])
+    several_out = isinstance(fx, (list, tuple))
+    fxs, f_gxs = (list(fx), list(f_gx)) if several_out else ([fx], [f_gx])  # type: ignore
+    acts_out = _as_actions(rho_out, len(fxs), "rho_out")
+    errs = []
+    for i, (y, y_g, a) in enumerate(zip(fxs, f_gxs, acts_out, strict=True)):
+        if not isinstance(y, torch.Tensor) or not isinstance(y_g, torch.Tensor):
+            raise ValueError("f must return tensors (or a tuple of tensors)")
+        if y.shape != y_g.shape:
+            raise ValueError("f must return tensors of one shape for x and for transformed x")
+        target = a.act(g, y)
+        if not isinstance(target, torch.Tensor):
+            name = f"rho_out[{i}]" if several_out else "rho_out"
+            raise ValueError(f"{name} must map f's output to a tensor, got {type(target).__name__}")
+        b = y.shape[0]
+        num = (y_g - target).reshape(b, -1).norm(dim=-1)
+        errs.append(num / target.reshape(b, -1).norm(dim=-1).clamp_min(eps))
+    err = torch.stack(errs).amax(0)
     if reduction == "none":
         return err
     return err.mean() if reduction == "mean" else err.max()
 
 
 def invariance_error(
-    f: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
+    f: Callable[..., object],
+    x: torch.Tensor | Sequence[object],
     g: torch.Tensor,
-    rho_in: Representation | Callable,
+    rho_in: Action | Sequence[Action],
     *,
     reduction: str = "mean",
 ) -> torch.Tensor:

@@ -172,6 +172,8 @@ def live_view(fn: Callable[..., Any], *, description: str = "Explore", **control
 
         with plt.ioff():
             w = widgets.interactive(fn, {"manual": False}, **controls)
+            if int(widgets.__version__.split(".")[0]) < 8:
+                w.update()  # ipywidgets 7 (Colab's) runs fn only once the widget is displayed
         plt.close("all")
         display(HTML(LIVE_NOTE.format(what=description)))
         return w

@@ -90,3 +90,45 @@ def test_plotly_figure_draws_offline_in_chromium():
     )
     assert ">rotation about x (degrees): 0°<" in dom, "the slider does not rest on its first frame"
     assert "<mjx-container" in dom, "MathJax did not typeset the page's mathematics"
+
+
+# Markdown tables printed by a notebook (display(Markdown(...))) must render as tables. In
+# CommonMark they come out as one paragraph of pipes with `|---|` turned into `|—|`;
+# `_config.yml` sets `nb_render_markdown_format: myst`, which has pipe tables.
+RAW_TABLE = re.compile(r"\|\s*(?:-{3,}|[—–]+)\s*\||^\s*\|(?:[^|\n]*\|){2,}\s*$", re.MULTILINE)
+NOT_TEXT = re.compile(
+    r"<(script|style|pre|code|textarea)\b.*?</\1>|\\\(.*?\\\)|\\\[.*?\\\]|\$\$.*?\$\$", re.DOTALL
+)
+PRINTED_TABLES = {"04_gaunt_tensor_products": 1, "06_gan_inversion_masks": 2}
+
+
+def _output_tables(html: str) -> int:
+    """Number of ``<table>`` elements inside the notebook's cell outputs."""
+    starts = [m.end() for m in re.finditer(r'class="cell_output', html)]
+    count = 0
+    for start in starts:
+        end = html.find('class="cell docutils container"', start)
+        count += html[start : end if end > 0 else len(html)].count("<table")
+    return count
+
+
+def test_no_page_shows_raw_markdown_tables():
+    _built()
+    for page in HTML.rglob("*.html"):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        text = NOT_TEXT.sub(" ", page.read_text(errors="replace"))
+        text = re.sub(r"<[^>]+>", "\n", text)  # visible text only, one line per element
+        hit = RAW_TABLE.search(text)
+        assert hit is None, (
+            f"{page.relative_to(HTML)} shows a raw Markdown table: {hit.group(0)[:80]!r}"
+        )
+
+
+@pytest.mark.parametrize("stem,n_tables", sorted(PRINTED_TABLES.items()))
+def test_printed_results_tables_are_html_tables(stem, n_tables):
+    _built()
+    html = (HTML / "notebooks" / f"{stem}.html").read_text()
+    assert _output_tables(html) >= n_tables, (
+        f"{stem}: expected {n_tables} <table> element(s) among the cell outputs"
+    )

@@ -116,6 +116,64 @@ def test_connectivity_is_the_jacobian_and_symmetric_iff_tied():
     assert not torch.allclose(A, A.T)
 
 
+def test_state_coordinate_jacobian_is_A_D_minus_I_and_not_symmetric_when_tied():
+    """The paper's J (activation coordinates) is A - I; the dynamics' Jacobian in u is A D - I."""
+    net, x, _ = make(4)
+    u = net.solve(x)
+    eye = torch.eye(net.n_state, dtype=F64)
+    A = net.connectivity()
+    d = sigmoid(u) * (1 - sigmoid(u))
+    J_act = network_jacobian(net, u, x, coordinates="activation")
+    J_state = network_jacobian(net, u, x, coordinates="state")
+    assert torch.allclose(J_state, A * d[:, None, :] - eye, atol=1e-12)
+    assert torch.allclose(J_state, (J_act + eye) @ torch.diag_embed(d) - eye, atol=1e-12)
+    # tied weights: the activation Jacobian is symmetric, the state one is not ...
+    assert torch.allclose(symmetry_score(J_act), torch.ones(len(x), dtype=F64))
+    assert (symmetry_score(J_state) < 1 - 1e-3).all()
+    # ... it is self-adjoint in the D-weighted inner product: D^{1/2} (J_state + I) D^{-1/2}
+    r = d.sqrt()
+    sym = r[:, :, None] * (J_state + eye) / r[:, None, :]
+    assert torch.allclose(sym, sym.transpose(-1, -2), atol=1e-12)
+    # the activation Jacobian is the same at every state; the state one is not
+    assert torch.allclose(J_act, J_act[:1].expand_as(J_act), atol=1e-14)
+    assert not torch.allclose(J_state, J_state[:1].expand_as(J_state), atol=1e-3)
+    with pytest.raises(ValueError, match="coordinates"):
+        network_jacobian(net, u, x, coordinates="preactivation")
+
+
+def test_nudge_keeps_the_networks_float64_precision():
+    """beta = 0.1 is not a float32 number: the nudge must not go through float32."""
+    net, x, y = make(16)
+    a = sigmoid(net.solve(x))
+    beta = 0.1
+    nudge = net.field(a, x, y, beta) - net.field(a, x)
+    c = net.dcost(net.split(a)[-1], y)
+    expected = torch.zeros_like(a)
+    expected[:, net.offsets[-2] :] = -beta * c
+    assert torch.allclose(nudge, expected, rtol=1e-14, atol=1e-16)
+    # a complex beta keeps complex128 too
+    ac = a.to(torch.complex128)
+    nudge_c = net.field(ac, x, y, 0.1 + 0.3j) - net.field(ac, x)
+    expected_c = torch.zeros_like(ac)
+    expected_c[:, net.offsets[-2] :] = -(0.1 + 0.3j) * net.dcost(net.split(ac)[-1], y)
+    assert torch.allclose(nudge_c, expected_c, rtol=1e-14, atol=1e-16)
+
+
+def test_symmetric_classic_ep_follows_beta_squared_down_to_small_beta_in_float64():
+    """With a float32 nudge the error stalls at ~2.5e-8 (the rounding of beta = 1e-4)."""
+    net, x, y = make(11)
+    u = net.solve(x, tol=1e-15)
+    exact = dadbeta_exact(net, x, y, u)
+
+    def err(beta: float) -> float:
+        d = dadbeta_classic(net, x, y, u, beta, mode="symmetric", tol=1e-14)
+        return float((d - exact).norm() / exact.norm())
+
+    e3, e4 = err(1e-3), err(1e-4)
+    # the O(β²) law predicts e4 = e3 / 100 (~2.6e-10 here)
+    assert abs(e4 / (e3 / 100) - 1) < 0.1, (e3, e4)
+
+
 # ---------------------------------------------------------------- reference gradient
 @pytest.mark.parametrize("cost", ["xent", "mse"])
 @pytest.mark.parametrize("symmetric", [True, False])
@@ -338,7 +396,7 @@ def test_dtypes_are_respected(dtype, cdtype):
     )
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_runs_on_cuda():
     net, x, y = make(16)
     net, x, y = net.to("cuda"), x.to("cuda"), y.to("cuda")

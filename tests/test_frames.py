@@ -23,7 +23,9 @@ from companion.frames import (
     coulomb_forces,
     energy,
     fa_model,
+    feature_action,
     pca_frame,
+    rigid_motion,
     sign_patterns,
     simulate,
     spectral_gap,
@@ -53,6 +55,12 @@ def _element(
         else torch.zeros(b, 1, 3, dtype=dtype)
     )
     return rot, shift
+
+
+def _motion(group: str, seed: int, b: int, dtype: torch.dtype = F64) -> torch.Tensor:
+    """The same elements as :func:`_element`, as homogeneous (b, 4, 4) matrices."""
+    rot, shift = _element(group, seed, b, dtype)
+    return rigid_motion(rot, shift[:, 0])
 
 
 def _move(x: torch.Tensor, rot: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
@@ -93,6 +101,31 @@ def _out_reps(rot: torch.Tensor, shift: torch.Tensor):
         lambda y: y @ rot.transpose(-1, -2) + shift,
         lambda y: groups.TENSOR2.act(rot, y),
     )
+
+
+def test_feature_actions_match_the_formulas():
+    """feature_action on homogeneous g = (R, t) against the written-out actions."""
+    rot, shift = _element("E(3)", 1, 4)
+    g = rigid_motion(rot, shift[:, 0])
+    gen = torch.Generator().manual_seed(2)
+    ys = [
+        torch.randn(4, 2, generator=gen, dtype=F64),
+        torch.randn(4, 3, generator=gen, dtype=F64),
+        torch.randn(4, 3, generator=gen, dtype=F64),
+        torch.randn(4, 5, 3, generator=gen, dtype=F64),
+        torch.randn(4, 5, 3, generator=gen, dtype=F64),
+        torch.randn(4, 9, generator=gen, dtype=F64),
+    ]
+    for kind, y, expected in zip(OUT_TYPES, ys, _out_reps(rot, shift), strict=True):
+        assert torch.allclose(feature_action(kind).act(g, y), expected(y), atol=1e-12), kind
+    one = rigid_motion(rot[0], shift[0, 0])  # a single element acts on every sample
+    assert torch.allclose(
+        feature_action("positions").act(one, ys[3]), ys[3] @ rot[0].T + shift[0], atol=1e-12
+    )
+    with pytest.raises(ValueError, match="kind must be one of"):
+        feature_action("spinor")
+    with pytest.raises(ValueError, match="rot must be 3x3"):
+        rigid_motion(torch.eye(2))
 
 
 # --------------------------------------------------------------------------- frames
@@ -234,13 +267,10 @@ def test_fa_is_exactly_invariant_and_equivariant_float64(group, seed, n):
     u = torch.randn(3, n, 3, generator=gen, dtype=F64)
     assume(bool((pca_frame(x, group, degenerate="ignore").gap > 1e-3).all()))
     fa = FrameAveraging(RandomBackbone(n, seed), group=group, output=OUT_TYPES, inputs=("vector",))
-    rot, shift = _element(group, seed + 1, 3)
+    g = _motion(group, seed + 1, 3)
     with torch.no_grad():
-        before = fa(x, u)
-        after = fa(_move(x, rot, shift), u @ rot.transpose(-1, -2))
-    for y0, y1, act, kind in zip(before, after, _out_reps(rot, shift), OUT_TYPES, strict=True):
-        err = (y1 - act(y0)).norm() / act(y0).norm()
-        assert err < 1e-9, f"{group} {kind}: relative error {float(err):.1e}"
+        err = groups.equivariance_error(fa, (x, u), g, reduction="max")
+    assert err < 1e-9, f"{group}: relative error {float(err):.1e}"
 
 
 @pytest.mark.parametrize("group", FRAME_GROUPS)
@@ -249,19 +279,17 @@ def test_fa_float32_error_below_1e5_while_plain_backbone_is_not_equivariant(grou
     u = torch.randn(64, 5, 3, generator=torch.Generator().manual_seed(7))
     backbone = RandomBackbone(5, 8, dtype=torch.float32)
     fa = FrameAveraging(backbone, group=group, output=OUT_TYPES, inputs=("vector",))
-    rot, shift = _element(group, 9, 64, dtype=torch.float32)
-    with torch.no_grad():
-        outs = [
-            fa(x, u),
-            fa(_move(x, rot, shift), u @ rot.transpose(-1, -2)),
-            backbone(x, u),
-            backbone(_move(x, rot, shift), u @ rot.transpose(-1, -2)),
-        ]
-    for i, act in enumerate(_out_reps(rot, shift)):
-        fa_err = ((outs[1][i] - act(outs[0][i])).norm() / act(outs[0][i]).norm()).item()
-        plain_err = ((outs[3][i] - act(outs[2][i])).norm() / act(outs[2][i]).norm()).item()
-        assert fa_err < 1e-5, f"{OUT_TYPES[i]}: FA error {fa_err:.1e}"
-        assert plain_err > 1e-2, f"{OUT_TYPES[i]}: plain error {plain_err:.1e}"
+    g = _motion(group, 9, 64, dtype=torch.float32)
+    for i, kind in enumerate(OUT_TYPES):  # one output at a time: each must be exact
+        with torch.no_grad():
+            fa_err = groups.equivariance_error(
+                lambda *a, i=i: fa(*a)[i], (x, u), g, fa.rep_in, fa.rep_out[i]
+            )
+            plain_err = groups.equivariance_error(
+                lambda *a, i=i: backbone(*a)[i], (x, u), g, fa.rep_in, fa.rep_out[i]
+            )
+        assert fa_err < 1e-5, f"{kind}: FA error {fa_err:.1e}"
+        assert plain_err > 1e-2, f"{kind}: plain error {plain_err:.1e}"
 
 
 @pytest.mark.parametrize("group", ["SO(3)", "SE(3)"])
@@ -270,9 +298,11 @@ def test_proper_frames_are_not_reflection_equivariant(group):
     fa = FrameAveraging(RandomBackbone(5, 11), group=group, output=OUT_TYPES, inputs=("vector",))
     u = torch.randn(16, 5, 3, generator=torch.Generator().manual_seed(12), dtype=F64)
     mirror = torch.diag(torch.tensor([-1.0, 1.0, 1.0], dtype=F64))
-    with torch.no_grad():
-        y0, y1 = fa(x, u)[2], fa(x @ mirror, u @ mirror)[2]  # global vector output
-    assert ((y1 - y0 @ mirror).norm() / y0.norm()) > 1e-2
+    with torch.no_grad():  # the global vector output
+        err = groups.equivariance_error(
+            lambda *a: fa(*a)[2], (x, u), rigid_motion(mirror), fa.rep_in, fa.rep_out[2]
+        )
+    assert err > 1e-2
 
 
 def test_fa_keeps_an_equivariant_function_unchanged():
@@ -448,14 +478,10 @@ def test_backbones_shapes_symmetries_and_fa_versions():
     for backbone in (MLPBackbone(5, 32, 2), GNNBackbone(16, 2)):
         assert backbone(x, v, q).shape == (6, 5, 3)
         fa = fa_model(backbone)
-        rot, shift = _element("E(3)", 24, 6, dtype=torch.float32)
+        g = _motion("E(3)", 24, 6, dtype=torch.float32)
         with torch.no_grad():
-            y0 = fa(x, v, q)
-            y1 = fa(_move(x, rot, shift), v @ rot.transpose(-1, -2), q)
-            p0 = backbone(x, v, q)
-            p1 = backbone(_move(x, rot, shift), v @ rot.transpose(-1, -2), q)
-        assert ((y1 - _move(y0, rot, shift)).norm() / y0.norm()) < 1e-5
-        assert ((p1 - _move(p0, rot, shift)).norm() / p0.norm()) > 1e-3
+            assert groups.equivariance_error(fa, (x, v, q), g) < 1e-5
+            assert groups.equivariance_error(backbone, (x, v, q), g, fa.rep_in, fa.rep_out) > 1e-3
     gnn = GNNBackbone(16, 2)
     perm = torch.tensor([3, 0, 4, 1, 2])
     with torch.no_grad():
@@ -464,7 +490,7 @@ def test_backbones_shapes_symmetries_and_fa_versions():
         )
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_fa_on_cuda_matches_cpu():
     x, v, q = (t.float() for t in _state(25, b=16))
     fa = fa_model(MLPBackbone(5, 32, 2))
@@ -572,3 +598,8 @@ def test_bad_simulator_and_model_inputs_raise():
         MLPBackbone(5, 8, 1)(torch.randn(2, 4, 3), torch.randn(2, 4, 3), torch.ones(2, 4, 1))
     with pytest.raises(ValueError, match="must share"):
         GNNBackbone(8, 1)(torch.randn(2, 5, 3), torch.randn(2, 4, 3), torch.ones(2, 5, 1))
+
+
+def test_feature_action_rejects_a_non_tensor():
+    with pytest.raises(TypeError, match="y must be a torch.Tensor, got list"):
+        feature_action("vector").act(torch.eye(4, dtype=torch.float64), [[1.0, 2.0, 3.0]])

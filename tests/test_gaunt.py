@@ -26,7 +26,7 @@ from companion.gaunt import (
     wigner_3j_000,
 )
 from companion.gaunt.bench import compare, loglog_slope, markdown_table
-from companion.groups import irreps
+from companion.groups import equivariance_error, irreps
 
 F64 = torch.float64
 
@@ -202,10 +202,9 @@ def test_equivariance(L1, L2, seed):
     L_out = L1 + L2
     x1, x2 = _rand(3, (L1 + 1) ** 2, seed=seed), _rand(3, (L2 + 1) ** 2, seed=seed + 1)
     R = _rotation(seed)
-    D1, D2, Do = _wigner_d(L1, R), _wigner_d(L2, R), _wigner_d(L_out, R)
-    lhs = gaunt_product(x1 @ D1.T, x2 @ D2.T, L_out)
-    rhs = gaunt_product(x1, x2, L_out) @ Do.T
-    assert (lhs - rhs).abs().max() < 1e-9 * max(1.0, float(rhs.abs().max()))
+    sh = [lambda g, L=L: _wigner_d(L, g) for L in (L1, L2, L_out)]
+    err = equivariance_error(lambda a, b: gaunt_product(a, b, L_out), (x1, x2), R, sh[:2], sh[2])
+    assert err < 1e-9
 
 
 def test_gradients_match_reference():
@@ -222,7 +221,7 @@ def test_gradients_match_reference():
     )
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_cuda_matches_cpu():
     x1, x2 = _rand(4, 25, seed=15), _rand(4, 25, seed=16)
     for method in ("fft", "dense"):
@@ -240,8 +239,10 @@ def test_layer_equivariant_and_trainable():
     layer = GauntLayer(2, 3, 2, 3, generator=torch.Generator().manual_seed(0)).double()
     x = _rand(5, 2, 9, seed=17)
     R = _rotation(3)
-    out = layer(x @ _wigner_d(2, R).T)
-    assert (out - layer(x) @ _wigner_d(3, R).T).abs().max() < 1e-10
+    with torch.no_grad():
+        assert equivariance_error(layer, x, R) < 1e-10  # layer.rep_in/rep_out: Wigner D
+        assert equivariance_error(layer, x, -R) < 1e-10  # and parity (-1)^l: O(3)
+        assert equivariance_error(layer, x, R, None, layer.rep_out) > 0.1  # a wrong claim
     layer(x).square().sum().backward()
     assert all(p.grad is not None for p in layer.parameters())
 

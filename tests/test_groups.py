@@ -184,6 +184,43 @@ def test_single_group_element_broadcasts():
     assert G.equivariance_error(lambda x: x.mean(1), x, g, G.VECTOR, G.VECTOR) < 1e-12
 
 
+def test_equivariance_error_several_inputs_outputs_and_non_orthogonal_g():
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(8, 5, 3, generator=gen), torch.randn(8, 5, 3, generator=gen)
+    w = torch.randn(8, 5, 1, generator=gen)
+    g = torch.randn(8, 3, 3, generator=gen) + 3 * torch.eye(3)  # general linear, not orthogonal
+
+    def f(a, b, c):  # linear in the vectors, c is an untouched weight
+        return (c * a).sum(1) + 2 * b.mean(1), (c * b).sum(1, keepdim=True)
+
+    # GL(3) acts linearly on both outputs; the weight c is an untouched input
+    acts_in = (G.VECTOR, G.VECTOR, None)
+    assert G.equivariance_error(f, (x, y, w), g, acts_in, (G.VECTOR, G.VECTOR)) < 1e-5
+    # claiming the second output invariant is wrong: the error reports the worst output
+    assert G.equivariance_error(f, (x, y, w), g, acts_in, (G.VECTOR, None)) > 0.1
+    assert G.invariance_error(f, (x, y, w), g, acts_in) > 0.1
+    # an affine action (not a representation) through GroupAction, with homogeneous g
+    shift = G.GroupAction("positions", lambda h, p: p @ h[..., :3, :3].mT + h[..., None, :3, 3])
+    h = torch.eye(4).repeat(8, 1, 1)
+    h[:, :3, :3] = G.haar_so3(8, generator=gen)
+    h[:, :3, 3] = torch.randn(8, 3, generator=gen)
+    centroid = lambda p: p.mean(1, keepdim=True)  # noqa: E731
+    assert G.equivariance_error(centroid, x, h, shift, shift) < 1e-5
+    assert G.equivariance_error(lambda p: p.sum(1, keepdim=True), x, h, shift, shift) > 0.1
+
+
+def test_equivariance_error_reads_the_actions_a_module_declares():
+    class Scale(torch.nn.Module):
+        rep_in, rep_out = G.VECTOR, G.VECTOR
+
+        def forward(self, v):
+            return 3 * v
+
+    x, g = torch.randn(4, 3), G.haar_o3(4)
+    assert G.equivariance_error(Scale(), x, g) < 1e-6
+    assert G.equivariance_error(Scale(), x, g, rho_out=None) > 0.1
+
+
 # ----------------------------------------------------------------- bad input
 
 
@@ -192,8 +229,16 @@ def test_bad_group_elements_are_rejected():
     f = lambda x: x.mean(1)  # noqa: E731
     with pytest.raises(ValueError, match="g must be square"):
         G.equivariance_error(f, x, torch.randn(4, 3, 2), G.VECTOR, G.VECTOR)
-    with pytest.raises(ValueError, match="g must be orthogonal"):
-        G.equivariance_error(f, x, 2 * torch.eye(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(ValueError, match="g must be finite"):
+        G.equivariance_error(f, x, torch.full((3, 3), float("nan")), G.VECTOR, G.VECTOR)
+    with pytest.raises(ValueError, match="rho_in must have one entry per tensor"):
+        G.equivariance_error(lambda a, b: a, (x, x), torch.eye(3), [G.VECTOR], G.VECTOR)
+    with pytest.raises(ValueError, match="rho_out must be a sequence of 2"):
+        G.equivariance_error(lambda a: (a, a), x, torch.eye(3), G.VECTOR, G.VECTOR)
+    with pytest.raises(TypeError, match="rho_in and rho_out must be given"):
+        G.equivariance_error(f, x, torch.eye(3))
+    with pytest.raises(ValueError, match="f must return tensors"):
+        G.equivariance_error(lambda a: 1.0, x, torch.eye(3), G.VECTOR, None)
     with pytest.raises(ValueError, match="batch size"):
         G.equivariance_error(f, x, G.haar_so3(3), G.VECTOR, G.VECTOR)
     with pytest.raises(TypeError, match="g must be a torch.Tensor"):
@@ -238,3 +283,11 @@ def test_bad_sampler_arguments_are_rejected():
     with pytest.raises(TypeError, match=r"reps\[0\] must be a Representation"):
         G.direct_sum(lambda g: g)
     assert G.haar_so3(0).shape == (0, 3, 3)
+
+
+def test_equivariance_error_rejects_an_output_action_that_returns_no_tensor():
+    x = torch.randn(4, 3, dtype=torch.float64)
+    g = torch.eye(3, dtype=torch.float64)
+    bad = G.GroupAction("bad", lambda g, y: y.tolist())
+    with pytest.raises(ValueError, match="rho_out must map f's output to a tensor, got list"):
+        G.equivariance_error(lambda v: v, x, g, G.VECTOR, bad)

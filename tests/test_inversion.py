@@ -3,6 +3,7 @@ detector, blending, baseline and metrics."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -292,6 +293,44 @@ def test_detector_bad_inputs(ood_batch):
         InvertibilityDetector(max_flow=0)
 
 
+# ---------------------------------------------------------------- CUDA
+
+
+@pytest.mark.cuda
+def test_inversion_and_detector_on_cuda_match_cpu(gen, ood_batch, exact_fp32):
+    x = ood_batch.images
+    g_cuda, enc = load_generator(device="cuda"), load_encoder()
+    res = invert(gen, x, steps=10, encoder=enc)
+    res_cuda = invert(g_cuda, x.cuda(), steps=10, encoder=load_encoder(device="cuda"))
+    assert res_cuda.z.device.type == "cuda" and res_cuda.images.device.type == "cuda"
+    assert torch.allclose(res_cuda.losses.cpu(), res.losses, rtol=1e-3, atol=1e-5)
+    net = load_detector("method")
+    with torch.no_grad():
+        dec = net(x, res.images)
+        dec_cuda = load_detector("method", device="cuda")(x.cuda(), res.images.cuda())
+    assert dec_cuda.mask.device.type == "cuda"
+    assert torch.allclose(dec_cuda.mask.cpu(), dec.mask, atol=1e-4)
+    assert torch.allclose(dec_cuda.blended.cpu(), dec.blended, atol=1e-4)
+    mask = baseline_mask(x.cuda(), res_cuda.images, 0.05)
+    assert mask.device.type == "cuda"
+    assert mask_iou(mask, ood_batch.masks.cuda()).shape == (6,)
+    assert math.isfinite(region_psnr(x.cuda(), res_cuda.images, ood_batch.masks.cuda(), "out"))
+
+
+@pytest.mark.cuda
+def test_detector_training_on_cuda_matches_cpu(ood_batch, exact_fp32):
+    logs = []
+    for device in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        net = InvertibilityDetector(width=4).to(device)
+        x, y = ood_batch.images.to(device), ood_batch.clean.to(device)
+        logs.append(train_detector(net, x, y, steps=5, batch=4, lr=5e-3))
+        assert next(net.parameters()).device.type == device
+    for a, b in zip(*logs, strict=True):
+        assert a.keys() == b.keys()
+        assert all(math.isclose(a[k], b[k], rel_tol=1e-3, abs_tol=1e-5) for k in a), (a, b)
+
+
 # ---------------------------------------------------------------- baseline
 
 
@@ -314,6 +353,68 @@ def test_baseline_mask_thresholds_the_error_map():
         baseline_mask(x, y, -1.0)
 
 
+# ---------------------------------------------------------------- non-finite values and dtypes
+
+
+def test_non_finite_flow_and_numbers_are_rejected(gen):
+    """Each of these used to be accepted silently (NaN compares False with every bound)."""
+    x = render_faces(2, seed=0).clean
+    flow = torch.zeros(2, 2, 32, 32)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="flow must be finite"):
+            warp(x, flow + bad)
+        with pytest.raises(ValueError, match="threshold"):
+            baseline_mask(x, x, bad)
+        with pytest.raises(ValueError, match="max_flow"):
+            InvertibilityDetector(max_flow=bad)
+        with pytest.raises(ValueError, match="prior"):
+            invert(gen, x, steps=1, prior=bad)
+        with pytest.raises(ValueError, match="lr"):
+            invert(gen, x, steps=1, lr=bad)
+        with pytest.raises(ValueError, match="z_init must be finite"):
+            invert(gen, x, steps=1, z_init=torch.full((2, gen.latent_dim), bad))
+    with pytest.raises(ValueError, match="image must be finite"):
+        warp(x * math.nan, flow)
+    with pytest.raises(TypeError, match="threshold"):
+        baseline_mask(x, x, "0.1")
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_warp_supports_every_floating_dtype_and_mixed_flows(dtype):
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    flow = torch.zeros(1, 2, 16, 16)
+    flow[:, 0], flow[:, 1] = 1.0, -2.0
+    ref = warp(x, flow)
+    tol = 1e-6 if dtype == torch.float64 else 2e-2
+    for f in (flow.to(dtype), flow):  # same dtype, and a float32 flow
+        out = warp(x.to(dtype), f)
+        assert out.dtype == dtype
+        assert torch.allclose(out.float(), ref, atol=tol)
+    out = warp(x, flow.to(dtype))  # float32 image, other flow dtype: image's dtype
+    assert out.dtype == torch.float32 and torch.allclose(out, ref, atol=tol)
+
+
+def test_networks_name_a_dtype_mismatch_instead_of_a_raw_torch_error(gen, ood_batch):
+    x = ood_batch.images
+    net = InvertibilityDetector(width=4)
+    for dtype in (torch.float64, torch.float16):
+        with pytest.raises(TypeError, match="detector's dtype"):
+            net(x.to(dtype), x.to(dtype))
+        with pytest.raises(TypeError, match="generator's dtype"):
+            invert(gen, x.to(dtype), steps=1)
+        with pytest.raises(TypeError, match="detector's dtype"):
+            train_detector(net, x.to(dtype), x.to(dtype), steps=1)
+    with pytest.raises(TypeError, match="y must have the detector's dtype"):
+        net(x, x.double())
+    with pytest.raises(TypeError, match="z_init must have the generator's dtype"):
+        invert(gen, x, steps=1, z_init=torch.zeros(len(x), gen.latent_dim, dtype=torch.float64))
+    with pytest.raises(TypeError, match="encoder's dtype"):
+        invert(copy.deepcopy(gen).double(), x.double(), steps=1, encoder=load_encoder())
+    # a float64 detector takes float64 images
+    dec = InvertibilityDetector(width=4).double()(x.double(), x.double())
+    assert dec.mask.dtype == torch.float64 and dec.aligned.dtype == torch.float64
+
+
 # ---------------------------------------------------------------- metrics
 
 
@@ -325,6 +426,13 @@ def test_mask_iou_hand_computed():
     assert torch.allclose(mask_iou(p, t), torch.tensor([1 / 3, 1.0], dtype=torch.float64))
     with pytest.raises(ValueError, match="binary"):
         mask_iou(p * 0.5, t)
+    # bool masks, the natural type for a mask, give the same answer
+    assert torch.equal(mask_iou(p.bool(), t.bool()), mask_iou(p, t))
+    assert torch.equal(mask_iou(p.bool(), t), mask_iou(p, t))
+    with pytest.raises(ValueError, match="pred must have shape"):
+        mask_iou(p.bool()[:, 0], t)
+    x = torch.rand(2, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    assert region_psnr(x, x * 0.5, p.bool(), "out") == region_psnr(x, x * 0.5, p, "out")
 
 
 def test_region_psnr_hand_computed():

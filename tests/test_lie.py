@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import itertools
 import math
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.groups import rotation_2d
+from companion.groups import GroupAction, equivariance_error, rotation_2d
 from companion.lie import data as D
 from companion.lie import groups as G
 from companion.lie import haar as H
@@ -71,6 +72,50 @@ def test_xi_is_a_chart(seed):
     skew = 0.5 * (a[:, 1, 0] - a[:, 0, 1])
     keep = skew.abs() < math.pi - 1e-3  # log R is defined up to 2π
     assert torch.allclose(G.xi_inv(G.xi(a[keep])), a[keep], atol=1e-9)
+
+
+def _ill_conditioned(n: float, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """g = [[N, N-1], [N+1, N]] (det 1 exactly, cond ≈ 4N²) and its ξ⁻¹ in closed form.
+
+    σ₁ = N + √(N²+1), so log σ₁ = asinh N = -log σ₂; the top eigenvector of g gᵀ is at the
+    angle φ with (cos 2φ, sin 2φ) = (-1, N)/√(N²+1); R turns by atan(1/N).
+    """
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=dtype)
+    c = math.asinh(n) / math.sqrt(n * n + 1)
+    t = math.atan(1 / n)
+    ref = torch.tensor([[-c, c * n - t], [c * n + t, c]], dtype=F64)
+    return g, ref
+
+
+@pytest.mark.parametrize(
+    "n,dtype,tol",
+    [
+        (1e3, F64, 1e-14),
+        (1e4, F64, 1e-14),
+        (1e5, F64, 1e-14),
+        (30.0, torch.float32, 1e-6),
+        (300.0, torch.float32, 1e-6),
+    ],
+)
+def test_xi_inv_is_accurate_for_ill_conditioned_matrices(n, dtype, tol):
+    """The closed-form eigenvalues of g gᵀ lose ε·cond²: 4e-7 at cond 4e6, garbage at 4e8."""
+    g, ref = _ill_conditioned(n, dtype)
+    out = G.xi_inv(g).to(F64)
+    assert float((out - ref).norm() / ref.norm()) < tol
+    sv = G.singular_values2(g.to(F64))
+    assert torch.allclose(
+        sv, torch.tensor([-math.asinh(n), math.asinh(n)], dtype=F64).exp(), rtol=1e-15
+    )
+
+
+def test_det2_is_exact_where_the_products_cancel():
+    n = 2.0**27 + 1  # n² is not a float64 number: the plain formula is off by 1 here
+    g = torch.tensor([[n, n - 1], [n + 1, n]], dtype=F64)
+    assert float(g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]) != 1.0
+    assert float(G.det2(g)) == 1.0
+    gs = random_gl_plus(100, 7)
+    assert torch.allclose(G.det2(gs), torch.linalg.det(gs), rtol=1e-13)
+    assert torch.allclose(G.singular_values2(gs), torch.linalg.svdvals(gs).flip(-1), rtol=1e-13)
 
 
 def test_xi_inv_identity_and_traceless():
@@ -206,6 +251,26 @@ def test_unweighted_lognormal_sampler_is_not_invariant():
     assert abs(a - b) > 5 * math.hypot(sa, sb) and abs(a - b) > 0.1 * a, (a, b)
 
 
+def test_haar_densities_reject_what_they_do_not_measure():
+    """det g ≤ 0 lies outside GL⁺; a non-symmetric x is not a log P (both used to pass)."""
+    with pytest.raises(ValueError, match="positive determinant"):
+        H.haar_density_entries(torch.diag(torch.tensor([1.0, -2.0], dtype=F64)))
+    with pytest.raises(ValueError, match="positive determinant"):
+        H.haar_density_entries(torch.zeros(3, 2, 2, dtype=F64))
+    with pytest.raises(ValueError, match="finite"):
+        H.haar_density_entries(torch.full((2, 2), math.nan, dtype=F64))
+    x = torch.tensor([[0.3, 0.2], [-0.2, 0.1]], dtype=F64)  # symmetric part diag(0.3, 0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        H.haar_density_log(x)
+    with pytest.raises(ValueError, match="symmetric"):
+        H.haar_density_log(x.float(), "SL(2)")
+    with pytest.raises(ValueError, match="finite"):
+        H.haar_density_log(torch.full((2, 2), math.inf, dtype=F64))
+    # rounding-level asymmetry still passes
+    xs = torch.tensor([[0.3, 0.2], [0.2 + 1e-15, 0.1]], dtype=F64)
+    assert torch.isfinite(H.haar_density_log(xs))
+
+
 # ----------------------------------------------------------------------------- layers
 
 
@@ -215,6 +280,15 @@ def _smooth_digits(n: int, pad: int) -> torch.Tensor:
     for _ in range(2):
         f = F.avg_pool2d(f, 3, 1, 1)
     return f
+
+
+IMAGE = GroupAction("image", lambda u, f: D.warp(f, u))
+"""u ∈ GL+(2) acts on images (and on lifted feature maps) by warping: (L_u f)(x) = f(u⁻¹x)."""
+SAMPLES = GroupAction(
+    "samples",
+    lambda u, h: [s.left_mul(u) for s in h] if isinstance(h, list) else h.left_mul(u),
+)
+"""... and on group samples H (or a list of them, one per layer) by left multiplication."""
 
 
 def _rel(a, b):
@@ -227,11 +301,10 @@ def test_lifting_exactly_equivariant_for_90_degrees():
         6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(1)
     )
     lift = L.LiftingConv(1, 4, 9, "GL+(2)")
-    a = lift(D.warp(f, ROT90), samples)
-    b = D.warp(lift(f, samples.left_mul(torch.linalg.inv(ROT90))), ROT90)
-    wrong = D.warp(lift(f, samples), ROT90)
-    assert _rel(a, b) < 1e-5
-    assert _rel(a, wrong) > 0.1
+    shifted = samples.left_mul(torch.linalg.inv(ROT90))
+    assert equivariance_error(lift, (f, shifted), ROT90, (IMAGE, SAMPLES), IMAGE) < 1e-5
+    # without shifting the samples by u^-1 the lifting is not equivariant
+    assert equivariance_error(lift, (f, samples), ROT90, (IMAGE, None), IMAGE) > 0.1
 
 
 def test_lifting_general_affine_shift_helps():
@@ -244,9 +317,9 @@ def test_lifting_general_affine_shift_helps():
         rotation_2d(torch.tensor(1.2, dtype=F64))
         @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
     ).float()
-    a = lift(D.warp(f, u), samples)
-    with_shift = _rel(a, D.warp(lift(f, samples.left_mul(torch.linalg.inv(u))), u))
-    without = _rel(a, D.warp(lift(f, samples), u))
+    shifted = samples.left_mul(torch.linalg.inv(u))
+    with_shift = equivariance_error(lift, (f, shifted), u, (IMAGE, SAMPLES), IMAGE)
+    without = equivariance_error(lift, (f, samples), u, (IMAGE, None), IMAGE)
     assert with_shift < 0.5 * without, (with_shift, without)
 
 
@@ -260,9 +333,9 @@ def test_group_conv_exactly_equivariant_for_90_degrees(group):
     conv = L.GroupConv(3, 2, 5, group)
     x = lift(f, h_in)
     ui = torch.linalg.inv(ROT90)
-    a = conv(D.warp(x, ROT90), h_in, h_out)
-    b = D.warp(conv(x, h_in.left_mul(ui), h_out.left_mul(ui)), ROT90)
-    assert _rel(a, b) < 1e-5
+    inputs = (x, h_in.left_mul(ui), h_out.left_mul(ui))
+    err = equivariance_error(conv, inputs, ROT90, (IMAGE, SAMPLES, SAMPLES), IMAGE)
+    assert err < 1e-5
 
 
 def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
@@ -270,16 +343,62 @@ def test_model_exactly_invariant_for_90_degrees_and_threads_samples():
     f = _smooth_digits(4, 0)[..., 1:-1, 1:-1].contiguous()  # 26 x 26
     samples = model.draw_samples(torch.Generator().manual_seed(4))
     ui = torch.linalg.inv(ROT90)
-    with torch.no_grad():
-        a = model(D.warp(f, ROT90), samples)
-        b = model(f, [s.left_mul(ui) for s in samples])
-    assert _rel(a, b) < 1e-5
+    with torch.no_grad():  # invariant logits: the output is not acted on
+        err = equivariance_error(
+            model, (f, [s.left_mul(ui) for s in samples]), ROT90, (IMAGE, SAMPLES), None
+        )
+    assert err < 1e-5
     lift, c1, c2 = model.layers
     assert c1.last_samples_in is lift.last_samples_out  # input samples = previous output samples
     assert c2.last_samples_in is c1.last_samples_out
     assert not torch.equal(
         c2.last_samples_out.g, c2.last_samples_in.g
     )  # new samples after the block
+
+
+def test_window_from_samples_holds_every_kernel_support():
+    """Default window: a scaled-up sample's kernel is cut at the edge; window='samples' is not."""
+    h = H.sample_group(
+        6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(8)
+    )
+    assert float(torch.linalg.matrix_norm(h.g, ord=2).max()) > 1.3
+    for window, cut in (("kernel", True), ("samples", False)):
+        lift = L.LiftingConv(1, 2, 7, "GL+(2)", window=window)
+        size = lift.window_size(h)
+        # the mask on a window far larger than any support
+        big = L.kernel_offsets(61, dtype=F64)
+        z = torch.einsum("nab,klb->nkla", h.g_inv.to(F64), big) / lift.radius
+        inside = L.bump_mask(z) > 0
+        half = size // 2
+        outside = inside.clone()
+        outside[:, 30 - half : 31 + half, 30 - half : 31 + half] = False
+        assert bool(outside.any()) == cut, (window, size)
+        # the output keeps its size whatever the window
+        x = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(9))
+        assert lift(x, h).shape == (2, 2, 6, 12, 12)
+        conv = L.GroupConv(2, 2, 5, "GL+(2)", window=window, padding=1)
+        assert conv(lift(x, h), h, h).shape == (2, 2, 6, 10, 10)
+    with pytest.raises(ValueError, match="window"):
+        L.LiftingConv(1, 2, 7, "GL+(2)", window="auto")
+
+
+def test_window_from_samples_lowers_the_affine_equivariance_error():
+    """The chapter's setting: the cut supports raise the error of Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H)."""
+    f = _smooth_digits(4, 10)  # 48 x 48
+    h = H.sample_group(
+        6, "GL+(2)", spd_var=0.3, rot="uniform", generator=torch.Generator().manual_seed(10)
+    )
+    u = (
+        rotation_2d(torch.tensor(1.2, dtype=F64))
+        @ torch.tensor([[1.1, 0.2], [0.0, 0.9]], dtype=F64)
+    ).float()
+    errs = {}
+    for window in L.WINDOWS:
+        lift = L.LiftingConv(1, 4, 15, "GL+(2)", window=window)
+        with torch.no_grad():
+            a = lift(D.warp(f, u), h)
+            errs[window] = _rel(a, D.warp(lift(f, h.left_mul(torch.linalg.inv(u))), u))
+    assert errs["samples"] < 0.5 * errs["kernel"], errs
 
 
 @pytest.mark.parametrize("layer", ["lift", "group"])
@@ -325,6 +444,60 @@ def test_kernels_and_training_helpers_run():
     acc = L.accuracy(model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1))
     assert 0.0 <= acc <= 1.0
     assert L.predict(L.PlainCNN(), xs).shape == (40, 10)
+
+
+# ----------------------------------------------------------------------------- CUDA
+
+
+@pytest.mark.cuda
+def test_group_maps_and_haar_on_cuda_match_cpu():
+    g = H.sample_group(64, "GL+(2)", spd_var=0.3, rot="uniform", dtype=F64).g
+    gc = g.cuda()
+    for fn in (G.xi_inv, G.det2, G.singular_values2, H.haar_density_entries):
+        out = fn(gc)
+        assert out.device.type == "cuda"
+        assert torch.allclose(out.cpu(), fn(g), rtol=1e-10, atol=1e-12), fn.__name__
+    s, r = G.polar(gc)
+    s0, r0 = G.polar(g)
+    assert torch.allclose(s.cpu(), s0, atol=1e-12) and torch.allclose(r.cpu(), r0, atol=1e-12)
+    assert torch.allclose(G.xi(G.xi_inv(gc)).cpu(), g, atol=1e-10)
+    a, t = D.random_affine(4, generator=torch.Generator().manual_seed(0))
+    f = _smooth_digits(4, 4)
+    assert torch.allclose(D.warp(f.cuda(), a.cuda(), t.cuda()).cpu(), D.warp(f, a, t), atol=1e-5)
+
+
+@pytest.mark.cuda
+def test_affine_gcnn_on_cuda_matches_cpu_and_trains(exact_fp32):
+    model = L.AffineGCNN("GL+(2)", channels=(4, 4, 8), n_samples=4, head=8)
+    gpu_model = copy.deepcopy(model).cuda()
+    f = _smooth_digits(4, 0)[..., 1:-1, 1:-1].contiguous()  # 26 x 26, as the CPU test
+    samples = model.draw_samples(torch.Generator().manual_seed(0))
+    on_gpu = [s.to("cuda") for s in samples]
+    with torch.no_grad():
+        cpu_out = model(f, samples)
+        gpu_out = gpu_model(f.cuda(), on_gpu)
+        # the exact 90-degree invariance holds on the device too: model(L_u f, H) = model(f, u⁻¹H)
+        ui = torch.linalg.inv(ROT90).cuda()
+        rotated = gpu_model(D.warp(f.cuda(), ROT90.cuda()), on_gpu)
+        shifted = gpu_model(f.cuda(), [s.left_mul(ui) for s in on_gpu])
+    assert gpu_out.device.type == "cuda"
+    assert torch.allclose(gpu_out.cpu(), cpu_out, rtol=1e-3, atol=1e-4)
+    assert _rel(rotated, shifted) < 1e-4
+    x, y = D.mnist_sample()
+    xs, ys = F.avg_pool2d(x[:24], 2), y[:24]
+    losses = L.train_classifier(
+        gpu_model,
+        xs.cuda(),
+        ys.cuda(),
+        epochs=2,
+        batch_size=8,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
+    acc = L.accuracy(
+        gpu_model, xs.cuda(), ys.cuda(), draws=2, generator=torch.Generator().manual_seed(2)
+    )
+    assert 0.0 <= acc <= 1.0
 
 
 # ----------------------------------------------------------------------------- data
@@ -398,17 +571,20 @@ def test_load_affnist_on_tiny_mat(tmp_path):
 
 
 def test_loaders_missing_path_errors(tmp_path, monkeypatch):
-    monkeypatch.delenv("COMPANION_DATA", raising=False)
-    with pytest.raises(FileNotFoundError, match="COMPANION_DATA"):
+    # root=None reads the folder companion.datasets.fetch fills: COMPANION_DATA/<name>
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "home"))
+    with pytest.raises(FileNotFoundError, match=r"datasets.fetch\('mnist'\)"):
         D.load_mnist_idx(None)
+    with pytest.raises(FileNotFoundError, match=r"home/affnist: run companion.datasets"):
+        D.load_affnist()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         D.load_affnist(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="missing"):
         D.load_affnist(tmp_path, "test")
     with pytest.raises(FileNotFoundError, match="missing"):
         D.load_mnist_idx(tmp_path, "train")
-    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "absent"))
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    (tmp_path / "home" / "mnist").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="missing file .*home/mnist/train-images"):
         D.load_mnist_idx()
     with pytest.raises(ValueError, match="split"):
         D.load_affnist(tmp_path, "nope")

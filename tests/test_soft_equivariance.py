@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from companion.groups import equivariance_error, haar_o3
 from companion.soft_equivariance import (
     AXIS_PLANE,
     PLANES,
@@ -336,7 +337,50 @@ def test_short_training_keeps_the_true_plane_strongest():
     assert mse(model, x, y) < float(res.mse_history[0])
 
 
+def test_hard_emlp_passes_the_core_check_with_the_reps_it_declares():
+    """SoftEMLP carries rep_in/rep_out: one core check, as for frames and gaunt."""
+    x, _ = data(16, seed=3)
+    g = haar_o3(16, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    hard, soft = small_model(5, hard=o3()), small_model(5)
+    with torch.no_grad():
+        assert equivariance_error(hard, x, g) < 1e-10
+        assert equivariance_error(soft, x, g) > 1e-2
+    assert torch.equal(hard.rep_in.act(g, x), hard.rep_in.representation().act(g, x))
+
+
 # --------------------------------------------------------------------------- bad input
+
+
+def test_matrix_group_validates_kind_plane_and_generators():
+    """Each of these used to be accepted and failed later (KeyError) or gave a wrong projector."""
+    from companion.soft_equivariance.groups import MatrixGroup
+
+    xy = o2_plane("xy")
+    lie, disc = xy.lie, xy.discrete
+    with pytest.raises(ValueError, match="kind"):
+        MatrixGroup("G", lie, disc, "O(2)x")
+    with pytest.raises(TypeError, match="kind"):
+        MatrixGroup("G", lie, disc, 2)
+    with pytest.raises(ValueError, match="plane"):
+        MatrixGroup("G", lie, disc, "O(2)")  # plane None: .sample() raised KeyError: None
+    with pytest.raises(ValueError, match="plane"):
+        MatrixGroup("G", lie, disc, "O(2)", "xw")
+    with pytest.raises(ValueError, match="plane"):
+        MatrixGroup("G", lie, disc, "SO(3)", "xy")
+    with pytest.raises(ValueError, match="antisymmetric"):
+        MatrixGroup("G", lie + torch.eye(3, dtype=torch.float64) * 0.1, disc, "O(2)", "xy")
+    with pytest.raises(ValueError, match="orthogonal"):
+        MatrixGroup("G", lie, 1.5 * disc, "O(2)", "xy")
+    with pytest.raises(ValueError, match="finite"):
+        MatrixGroup("G", lie * math.nan, disc, "O(2)", "xy")
+    with pytest.raises(ValueError, match="lie must have 3 dimensions"):
+        MatrixGroup("G", lie[0], disc, "O(2)", "xy")
+    with pytest.raises(TypeError, match="discrete"):
+        MatrixGroup("G", lie, disc.long(), "O(2)", "xy")
+    # float32 generators within float32 rounding are fine and stored in float64
+    g32 = MatrixGroup("G", lie.float(), disc.float(), "O(2)", "xy")
+    assert g32.lie.dtype == torch.float64 and g32.discrete.dtype == torch.float64
+    assert equivariant_projector(g32, 1, 1).shape == (9, 9)
 
 
 def test_bad_inputs_raise_clear_errors():
@@ -399,7 +443,7 @@ def test_bad_inputs_raise_clear_errors():
         SoftEMLP(hard="O(3)")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_training_on_cuda():
     x, y = modified_inertia(64, generator=torch.Generator().manual_seed(0))
     model = SoftEMLP(hidden=(4, 2, 2)).to("cuda")

@@ -1,8 +1,25 @@
 """Jacobian homeostasis: measure and penalise the asymmetry of the network's Jacobian.
 
-At the free fixed point, generalised EP's bias comes from ``J ≠ J^T`` where ``J = ∂F/∂a`` is
-the Jacobian of the vector field ``F(a) = Φ(a) - a`` with respect to the activations
-(Laborieux & Zenke 2024). For Gaussian ``ε ~ N(0, I_n)``,
+**Which Jacobian.** At the free fixed point, generalised EP's bias comes from ``J ≠ J^T`` where
+``J = ∂F/∂a`` is the Jacobian of the vector field *without the activation*,
+``F(a) = Φ(a) - a``, taken in activation coordinates at ``a = σ(u*)``. This is the field the
+authors' code differentiates (``vfield_no_act`` in ``vf_jac`` and ``homeo_loss`` of
+Laborieux & Zenke 2024, ``generalized-holo-ep``). The reason: the bias of EP's ``da/dβ`` against
+the adjoint is ``(I - DA^T)^{-1} D (A^T - A) (I - DA)^{-1} D c`` (see
+:mod:`companion.ep.estimators`), and ``A^T - A = J^T - J`` for this ``J = A - I``. The Jacobian
+of the dynamics in the pre-activation state, ``∂(Φ(σ(u)) - u)/∂u = A D - I`` with
+``D = diag σ'(u)``, is *not* symmetric even for tied weights (it is self-adjoint in the
+``D``-weighted inner product instead), so penalising its asymmetry would push a network that EP
+already treats exactly. :func:`network_jacobian` returns both (``coordinates=``).
+
+For the layered network of :mod:`companion.ep.network`, ``Φ`` is affine in ``a``, so
+``J = A - I`` is the same at every state and every fixed point. That is a property of this
+field and this architecture, not of homeostasis in general: with a non-linear coupling (the
+authors' convolutional network sends its feedback through a softmax pooling) ``J`` depends on
+the fixed point, and the state-coordinate Jacobian depends on it through ``D`` for any
+architecture.
+
+For Gaussian ``ε ~ N(0, I_n)``,
 
 .. math::
 
@@ -23,6 +40,7 @@ from ..checks import check_int, check_square, check_tensor
 from .network import EPNetwork, sigmoid
 
 __all__ = [
+    "COORDINATES",
     "homeostatic_loss",
     "network_field",
     "network_homeostatic_loss",
@@ -111,19 +129,38 @@ def network_homeostatic_loss(
     )
 
 
-def network_jacobian(net: EPNetwork, u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Explicit Jacobians ``J_i = ∂F(a)_i/∂a_i: (batch, n, n)`` at ``a = σ(u)`` (``torch.func.jacfwd``)."""
+COORDINATES = ("activation", "state")
+
+
+def network_jacobian(
+    net: EPNetwork, u: torch.Tensor, x: torch.Tensor, *, coordinates: str = "activation"
+) -> torch.Tensor:
+    """Explicit Jacobians ``(batch, n, n)`` at the states ``u: (batch, n)`` (``torch.func.jacfwd``).
+
+    * ``coordinates="activation"`` (the paper's, what homeostasis regularises):
+      ``J_i = ∂F(a)_i/∂a_i`` with ``F(a) = Φ(a) - a`` at ``a = σ(u_i)``; ``J = A - I`` here.
+    * ``coordinates="state"``: the Jacobian of the dynamics' increment in the pre-activations,
+      ``∂(Φ(σ(u)) - u)_i/∂u_i = A D_i - I`` with ``D_i = diag σ'(u_i)``, which depends on the
+      state and is not symmetric for tied weights (see the module docstring).
+    """
     if not isinstance(net, EPNetwork):
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     check_tensor(u, "u", ndim=2, last_dims=(net.n_state,), floating=True)
     net.check_inputs(x)
-    a = sigmoid(u.detach())
+    if coordinates not in COORDINATES:
+        raise ValueError(f"coordinates must be one of {COORDINATES}, got {coordinates!r}")
+    u = u.detach()
 
-    def one(ai: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+    def in_activations(ai: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
         return net.field(ai[None], xi[None])[0] - ai
 
+    def in_states(ui: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+        return net.step(ui[None], xi[None])[0] - ui
+
     with torch.no_grad():
-        return torch.vmap(torch.func.jacfwd(one))(a, x)
+        if coordinates == "activation":
+            return torch.vmap(torch.func.jacfwd(in_activations))(sigmoid(u), x)
+        return torch.vmap(torch.func.jacfwd(in_states))(u, x)
 
 
 def asymmetry(J: torch.Tensor) -> torch.Tensor:

@@ -5,13 +5,42 @@ r"""Frame averaging (Chapter 3): exact invariance and equivariance for any backb
 * :mod:`companion.frames.averaging` — :class:`~companion.frames.averaging.FrameAveraging`, the wrapper that averages a
   backbone over the frame in one batched call;
 * :mod:`companion.frames.nbody` — the charged-particle n-body simulator (EGNN / FA benchmark);
-* :mod:`companion.frames.models` — plain MLP and message-passing backbones for it.
+* :mod:`companion.frames.models` — plain MLP and message-passing backbones for it;
+* :mod:`companion.frames.graphs` — sorting frames for the permutation group :math:`S_n` on
+  graphs, GIN backbones, the 1-WL test and graph pairs that 1-WL cannot separate.
 
 Reference: Puny, Atzmon, Ben-Hamu, Misra, Grover, Smith, Lipman, *Frame Averaging for
 Invariant and Equivariant Network Design*, ICLR 2022.
 """
 
-from .averaging import FEATURE_TYPES, FrameAveraging, from_frame, to_frame
+from .averaging import (
+    FEATURE_TYPES,
+    FrameAveraging,
+    feature_action,
+    from_frame,
+    rigid_motion,
+    to_frame,
+)
+from .graphs import (
+    GINBackbone,
+    GraphFrame,
+    GraphFrameAveraging,
+    automorphism_count,
+    canonical_graphs,
+    circulant_graph,
+    complete_graph,
+    cycle_graph,
+    disjoint_union,
+    from_edges,
+    graph_frame,
+    hypercube_graph,
+    laplacian,
+    relabel,
+    spectral_node_keys,
+    wl_colors,
+    wl_equivalent,
+    wl_hard_pairs,
+)
 from .models import GNNBackbone, MLPBackbone, fa_model
 from .nbody import (
     NBodyData,
@@ -36,9 +65,29 @@ __all__ = [
     "FrameAveraging",
     "from_frame",
     "to_frame",
+    "feature_action",
+    "rigid_motion",
     "GNNBackbone",
     "MLPBackbone",
     "fa_model",
+    "GINBackbone",
+    "GraphFrame",
+    "GraphFrameAveraging",
+    "automorphism_count",
+    "canonical_graphs",
+    "circulant_graph",
+    "complete_graph",
+    "cycle_graph",
+    "disjoint_union",
+    "from_edges",
+    "graph_frame",
+    "hypercube_graph",
+    "laplacian",
+    "relabel",
+    "spectral_node_keys",
+    "wl_colors",
+    "wl_equivalent",
+    "wl_hard_pairs",
     "NBodyData",
     "charged_particles",
     "charged_particles_splits",

@@ -39,10 +39,18 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ..checks import check_choice, check_int, check_tensor
+from ..checks import check_choice, check_int, check_square, check_tensor
+from ..groups import TENSOR2, GroupAction
 from .pca import DEGENERATE_POLICIES, FRAME_GROUPS, Frame, pca_frame
 
-__all__ = ["FEATURE_TYPES", "FrameAveraging", "to_frame", "from_frame"]
+__all__ = [
+    "FEATURE_TYPES",
+    "FrameAveraging",
+    "to_frame",
+    "from_frame",
+    "rigid_motion",
+    "feature_action",
+]
 
 FEATURE_TYPES = ("scalar", "pseudoscalar", "vector", "positions", "tensor2")
 _LAST = {"vector": 3, "positions": 3, "tensor2": 9}
@@ -64,6 +72,46 @@ def _check_feature(y: torch.Tensor, kind: str, name: str, batch: int) -> torch.T
     elif kind == "pseudoscalar":
         check_tensor(y, name, floating=True)
     return y
+
+
+def rigid_motion(rot: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+    r"""The element :math:`g = (R, t)` of E(3) as a homogeneous matrix
+    :math:`\begin{pmatrix}R & t\\ 0 & 1\end{pmatrix}`: ``rot: (..., 3, 3)``, ``shift: (..., 3)``
+    (default 0) → ``(..., 4, 4)``. This is how :func:`feature_action` and
+    :func:`companion.groups.equivariance_error` take group elements with a translation.
+    """
+    rot = check_square(rot, "rot", size=3)
+    g = torch.zeros(*rot.shape[:-2], 4, 4, dtype=rot.dtype, device=rot.device)
+    g[..., :3, :3] = rot
+    g[..., 3, 3] = 1
+    if shift is not None:
+        shift = check_tensor(shift, "shift", last_dims=(3,), floating=True)
+        g[..., :3, 3] = shift.to(rot.dtype)
+    return g
+
+
+def _act(kind: str, g: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    rot, t = g[..., :3, :3].to(y.dtype), g[..., :3, 3].to(y.dtype)
+    batched = g.ndim == 3
+    if kind == "scalar":
+        return y
+    if kind == "pseudoscalar":
+        det = torch.linalg.det(rot)
+        return y * (det.reshape(-1, *([1] * (y.ndim - 1))) if batched else det)
+    if kind == "tensor2":
+        return TENSOR2.act(rot, y)
+    b = y.shape[0]
+    flat = y.reshape(b, -1, 3) @ rot.transpose(-1, -2)
+    if kind == "positions":
+        flat = flat + (t[:, None, :] if batched else t)
+    return flat.reshape(y.shape)
+
+
+def feature_action(kind: str) -> GroupAction:
+    """How E(3), given as homogeneous ``g: (batch, 4, 4)`` or ``(4, 4)`` (:func:`rigid_motion`),
+    acts on a feature of type ``kind`` (see the module docstring); ``y: (batch, ..., last)``."""
+    kind = _check_type(kind, "kind")
+    return GroupAction(kind, lambda g, y: _act(kind, g, check_tensor(y, "y")))
 
 
 def to_frame(y: torch.Tensor, kind: str, frame: Frame) -> torch.Tensor:
@@ -185,6 +233,19 @@ class FrameAveraging(nn.Module):
         self.group = group
         self.degenerate = degenerate
         self.gap_tol = gap_tol
+
+    @property
+    def rep_in(self) -> tuple[GroupAction, ...]:
+        """How E(3) acts on the inputs ``(x, *extra)`` (homogeneous ``g``, see :func:`rigid_motion`):
+        ``equivariance_error(fa, (x, *extra), g)`` checks the wrapper's claim."""
+        return tuple(feature_action(t) for t in ("positions", *self.inputs))
+
+    @property
+    def rep_out(self) -> GroupAction | tuple[GroupAction, ...]:
+        """How E(3) acts on the output (a tuple for a tuple of outputs)."""
+        if isinstance(self.output, str):
+            return feature_action(self.output)
+        return tuple(feature_action(t) for t in self.output)
 
     def frame(
         self,

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..checks import check_int, check_tensor
+from ..groups import Representation, irreps
 from .product import gaunt_product
 from .sh_fourier import degree_of
 
@@ -51,6 +52,11 @@ class DegreeLinear(nn.Module):
         return torch.einsum("kij,...jk->...ik", w.to(x.dtype), x)
 
 
+def _sh_irreps(L: int) -> Representation:
+    # real spherical harmonics of degree l: Wigner D_l, and (-1)^l under inversion
+    return irreps(" + ".join(f"1x{l}{'eo'[l % 2]}" for l in range(L + 1)))
+
+
 class GauntLayer(nn.Module):
     r"""Equivariant feature interaction through the Gaunt product.
 
@@ -84,6 +90,16 @@ class GauntLayer(nn.Module):
         self.right = DegreeLinear(channels_in, channels_out, L_in, generator=generator)
         self.out_weight = nn.Parameter(torch.ones(channels_out, L_out + 1))
         self.register_buffer("degree", _degree_index(L_out), persistent=False)
+
+    @property
+    def rep_in(self) -> Representation:
+        """O(3) acts on the last axis of ``x`` by Wigner D of degrees ``0..L_in``, parity (-1)^l."""
+        return _sh_irreps(self.L_in)
+
+    @property
+    def rep_out(self) -> Representation:
+        """As :attr:`rep_in`, for degrees ``0..L_out``: ``equivariance_error(layer, x, g)``."""
+        return _sh_irreps(self.L_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor(x, "x", min_ndim=2, floating=True)

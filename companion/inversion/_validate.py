@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from ..checks import check_tensor
 
@@ -30,6 +31,24 @@ def check_images(
             f"[{float(x.min()):.3g}, {float(x.max()):.3g}]"
         )
     return x
+
+
+def module_dtype(module: nn.Module) -> torch.dtype | None:
+    """The floating dtype of a module's first floating parameter (``None`` if it has none)."""
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return None
+
+
+def check_module_dtype(x: torch.Tensor, name: str, module: nn.Module, what: str) -> None:
+    """``x`` must have the dtype of ``module``'s parameters (a clear error instead of torch's)."""
+    dt = module_dtype(module)
+    if dt is not None and x.dtype != dt:
+        raise TypeError(
+            f"{name} must have the {what}'s dtype {dt}, got {x.dtype}; convert the tensor "
+            f"(.to({dt})) or the {what} (.to({x.dtype}))"
+        )
 
 
 def check_same_shape(

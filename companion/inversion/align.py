@@ -8,6 +8,9 @@ with bilinear interpolation and border padding (``torch.nn.functional.grid_sampl
 with ``align_corners=False``, so pixel centres land exactly on pixel centres and a zero
 flow is the identity). In the paper the generated *features* are warped towards the
 input's geometry; at 32x32 we warp the generated *image* itself.
+
+Any floating dtype works (float16/bfloat16/float32/float64); the output has the image's
+dtype, and a flow of another floating dtype is used at the wider of the two precisions.
 """
 
 from __future__ import annotations
@@ -30,18 +33,35 @@ def _base_grid(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Warp ``image: (batch, C, H, W)`` by ``flow: (batch, 2, H, W)`` (pixels; x then y).
 
-    Returns ``(batch, C, H, W)`` with ``out[..., i, j] = image at (j + flow_x, i + flow_y)``.
+    Returns ``(batch, C, H, W)`` in the image's dtype with
+    ``out[..., i, j] = image at (j + flow_x, i + flow_y)``. A NaN or infinite flow (or image)
+    raises ``ValueError``: ``grid_sample`` would silently turn it into zeros or NaN.
     """
     image = check_tensor(image, "image", ndim=4, floating=True)
     flow = check_tensor(flow, "flow", ndim=4, floating=True)
+    if image.is_complex() or flow.is_complex():
+        raise TypeError("image and flow must be real")
     b, _, h, w = image.shape
     if flow.shape != (b, 2, h, w):
         raise ValueError(
             f"flow must have shape {(b, 2, h, w)} to match image, got {tuple(flow.shape)}"
         )
-    scale = torch.tensor([2.0 / w, 2.0 / h], dtype=flow.dtype, device=flow.device)
-    grid = _base_grid(h, w, image) + flow.permute(0, 2, 3, 1) * scale
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if not torch.isfinite(flow).all():
+        raise ValueError("flow must be finite (it holds NaN or inf)")
+    if not torch.isfinite(image).all():
+        raise ValueError("image must be finite (it holds NaN or inf)")
+    return _warp(image, flow)
+
+
+def _warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """:func:`warp` without the argument checks (for loops whose flow is built in-house)."""
+    h, w = image.shape[-2:]
+    dt = torch.promote_types(image.dtype, flow.dtype)
+    scale = torch.tensor([2.0 / w, 2.0 / h], dtype=dt, device=flow.device)
+    grid = _base_grid(h, w, flow.to(dt)) + flow.to(dt).permute(0, 2, 3, 1) * scale
+    return F.grid_sample(
+        image, grid.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
 
 
 def flow_smoothness(flow: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,5 @@ def baseline_mask(
     x: torch.Tensor, y: torch.Tensor, threshold: float, *, smooth: int = 1
 ) -> torch.Tensor:
     """The thresholded error mask ``(batch, 1, H, W)`` in ``{0, 1}`` (float)."""
-    check_number(threshold, "threshold")
-    if threshold < 0:
-        raise ValueError(f"threshold must be >= 0, got {threshold}")
+    threshold = check_number(threshold, "threshold", minimum=0.0)
     return (error_map(x, y, smooth=smooth) > threshold).to(x.dtype)

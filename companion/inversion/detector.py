@@ -36,6 +36,7 @@ so an image aligned with itself gets exactly zero flow.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +46,8 @@ from torch import nn
 
 from ..checks import check_choice, check_int, check_number
 from ..utils import progress
-from ._validate import check_images, check_same_shape
-from .align import flow_smoothness, warp
+from ._validate import check_images, check_module_dtype, check_same_shape
+from .align import _warp, flow_smoothness
 
 __all__ = [
     "DETECTORS",
@@ -110,8 +111,7 @@ class InvertibilityDetector(nn.Module):
         super().__init__()
         w = check_int(width, "width", minimum=1)
         self.iterations = check_int(iterations, "iterations", minimum=1)
-        check_number(max_flow, "max_flow", minimum=0, open_min=True)
-        self.max_flow = float(max_flow)
+        self.max_flow = check_number(max_flow, "max_flow", minimum=0, open_min=True)
         self.align = bool(align)
         layers: list[nn.Module] = [nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2)]
         for dil in (2, 4, 8):
@@ -145,6 +145,8 @@ class InvertibilityDetector(nn.Module):
         x = check_images(x, "x")
         y = check_images(y, "y")
         check_same_shape(x, y, "x", "y")
+        check_module_dtype(x, "x", self, "detector")
+        check_module_dtype(y, "y", self, "detector")
         k = (
             self.iterations
             if iterations is None
@@ -157,7 +159,7 @@ class InvertibilityDetector(nn.Module):
             dflow, logit = self.step(x, aligned)
             if self.align:
                 flow = (flow + dflow).clamp(-self.max_flow, self.max_flow)
-                aligned = warp(y, flow)
+                aligned = _warp(y, flow)  # flow is built here: finite and clamped
             masks.append(torch.sigmoid(logit))
         mask = masks[-1]
         return Decomposition(
@@ -187,29 +189,34 @@ def detector_loss(
     ablation*: binary cross-entropy of the mask against it, plus the reconstruction term
     of the aligned inversion outside it (to train the flow). Never used for the method.
     """
+    loss, parts = _loss_terms(x, dec, area, w_area, w_bin, w_tv, target)
+    return loss, {k: v.item() for k, v in parts.items()}
+
+
+def _loss_terms(
+    x: torch.Tensor,
+    dec: Decomposition,
+    area: float,
+    w_area: float,
+    w_bin: float,
+    w_tv: float,
+    target: torch.Tensor | None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """:func:`detector_loss` with its parts as detached 0-d tensors (no GPU sync)."""
     rec = (dec.blended - x).abs().mean()
     tv = flow_smoothness(dec.flow).mean()
     if target is not None:
         bce = F.binary_cross_entropy(dec.mask.clamp(1e-6, 1 - 1e-6), target)
         rec_id = ((dec.aligned - x).abs() * (1 - target)).mean()
         loss = bce + rec_id + w_tv * tv
-        return loss, {
-            "loss": loss.item(),
-            "bce": bce.item(),
-            "rec_id": rec_id.item(),
-            "tv": tv.item(),
-        }
-    mean_mask = dec.mask.mean()
-    area_term = F.relu(mean_mask - area)
-    binary = torch.minimum(dec.mask, 1 - dec.mask).mean()
-    loss = rec + w_area * area_term + w_bin * binary + w_tv * tv
-    return loss, {
-        "loss": loss.item(),
-        "rec": rec.item(),
-        "area": mean_mask.item(),
-        "binary": binary.item(),
-        "tv": tv.item(),
-    }
+        parts = {"loss": loss, "bce": bce, "rec_id": rec_id, "tv": tv}
+    else:
+        mean_mask = dec.mask.mean()
+        area_term = F.relu(mean_mask - area)
+        binary = torch.minimum(dec.mask, 1 - dec.mask).mean()
+        loss = rec + w_area * area_term + w_bin * binary + w_tv * tv
+        parts = {"loss": loss, "rec": rec, "area": mean_mask, "binary": binary, "tv": tv}
+    return loss, {k: v.detach() for k, v in parts.items()}
 
 
 def train_detector(
@@ -230,9 +237,13 @@ def train_detector(
     leave it ``None`` for the paper's self-supervised training. Returns the loss parts
     of every step.
     """
+    if not isinstance(net, InvertibilityDetector):
+        raise TypeError(f"net must be an InvertibilityDetector, got {type(net).__name__}")
     inputs = check_images(inputs, "inputs")
     inversions = check_images(inversions, "inversions")
     check_same_shape(inputs, inversions, "inputs", "inversions")
+    check_module_dtype(inputs, "inputs", net, "detector")
+    check_module_dtype(inversions, "inversions", net, "detector")
     if masks is not None:
         masks = check_images(masks, "masks", channels=1)
         check_same_shape(inputs, masks, "inputs", "masks", channels=False)
@@ -241,13 +252,29 @@ def train_detector(
     gen = torch.Generator().manual_seed(check_int(seed, "seed"))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    # detector_loss's keyword defaults, overridden by loss_kwargs
+    weights = {
+        k: p.default
+        for k, p in inspect.signature(detector_loss).parameters.items()
+        if p.kind is p.KEYWORD_ONLY and k != "target"
+    }
+    unknown = sorted(set(loss_kwargs) - set(weights))
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments for detector_loss: {unknown}")
+    weights.update(loss_kwargs)
     net.train()
-    log = []
+    log = []  # detached 0-d tensors, read once at the end: no GPU sync per step
     for _ in progress(range(steps), desc="detector"):
         idx = torch.randint(0, inputs.shape[0], (batch,), generator=gen)
         dec = net(inputs[idx], inversions[idx])
-        loss, parts = detector_loss(
-            inputs[idx], dec, target=None if masks is None else masks[idx], **loss_kwargs
+        loss, parts = _loss_terms(
+            inputs[idx],
+            dec,
+            weights["area"],
+            weights["w_area"],
+            weights["w_bin"],
+            weights["w_tv"],
+            None if masks is None else masks[idx],
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -255,7 +282,9 @@ def train_detector(
         sched.step()
         log.append(parts)
     net.eval()
-    return log
+    keys = list(log[0])
+    values = torch.stack([torch.stack([p[k] for k in keys]) for p in log]).tolist()
+    return [dict(zip(keys, row, strict=True)) for row in values]
 
 
 def load_detector(

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..checks import check_int, check_tensor
+from ._validate import check_module_dtype
 
 __all__ = [
     "LATENT_DIM",
@@ -72,6 +73,7 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = check_tensor(z, "z", ndim=2, last_dims=(self.latent_dim,), floating=True)
+        check_module_dtype(z, "z", self, "generator")
         h = self.fc(z).view(z.shape[0], 4 * self.width, 4, 4)
         return (self.net(h) + 1) / 2
 
@@ -120,6 +122,7 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = check_tensor(x, "x", ndim=4, last_dims=(3, IMAGE_SIZE, IMAGE_SIZE), floating=True)
+        check_module_dtype(x, "x", self, "encoder")
         return self.net(x * 2 - 1)
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..checks import check_int, check_number, check_tensor
-from ._validate import check_images
+from ._validate import check_images, check_module_dtype
 
 __all__ = ["InversionResult", "invert", "attribute_direction"]
 
@@ -68,9 +68,9 @@ def invert(
         raise TypeError(f"generator must be a torch.nn.Module, got {type(generator).__name__}")
     images = check_images(images, "images")
     steps = check_int(steps, "steps", minimum=0)
-    check_number(lr, "lr", minimum=0, open_min=True)
-    if not isinstance(prior, (int, float)) or isinstance(prior, bool) or prior < 0:
-        raise ValueError(f"prior must be a non-negative number, got {prior!r}")
+    lr = check_number(lr, "lr", minimum=0, open_min=True)
+    prior = check_number(prior, "prior", minimum=0.0)
+    check_module_dtype(images, "images", generator, "generator")
     if encoder is not None and z_init is not None:
         raise ValueError("give at most one of encoder and z_init")
     d = check_int(getattr(generator, "latent_dim", None), "generator.latent_dim", minimum=1)
@@ -80,7 +80,13 @@ def invert(
             raise ValueError(
                 f"z_init must have one row per image ({images.shape[0]}), got {z0.shape[0]}"
             )
+        check_module_dtype(z0, "z_init", generator, "generator")
+        if not torch.isfinite(z0).all():
+            raise ValueError("z_init must be finite (it holds NaN or inf)")
     elif encoder is not None:
+        if not isinstance(encoder, nn.Module):
+            raise TypeError(f"encoder must be a torch.nn.Module, got {type(encoder).__name__}")
+        check_module_dtype(images, "images", encoder, "encoder")
         with torch.no_grad():
             z0 = encoder(images)
     else:

@@ -30,6 +30,11 @@ REGIONS = ("whole", "in", "out")
 
 
 def _binary(mask: torch.Tensor, name: str) -> np.ndarray:
+    """A ``(batch, 1, H, W)`` mask, bool or floating with values in {0, 1}, as a numpy bool array."""
+    if isinstance(mask, torch.Tensor) and mask.dtype == torch.bool:
+        if mask.ndim != 4 or mask.shape[1] != 1:
+            raise ValueError(f"{name} must have shape (batch, 1, H, W), got {tuple(mask.shape)}")
+        return mask.detach().cpu().numpy()
     mask = check_images(mask, name, channels=1)
     if not torch.all((mask == 0) | (mask == 1)):
         raise ValueError(f"{name} must be binary (0 or 1); threshold a soft mask first")
@@ -37,7 +42,10 @@ def _binary(mask: torch.Tensor, name: str) -> np.ndarray:
 
 
 def mask_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-image IoU ``(batch,)`` of binary masks ``pred, target: (batch, 1, H, W)``."""
+    """Per-image IoU ``(batch,)`` of binary masks ``pred, target: (batch, 1, H, W)``.
+
+    A mask is a ``bool`` tensor or a floating one holding only 0 and 1.
+    """
     p = _binary(pred, "pred")
     t = _binary(target, "target")
     if p.shape != t.shape:

@@ -179,9 +179,23 @@ def sample_group(
 
 def haar_density_entries(g: torch.Tensor) -> torch.Tensor:
     r""":math:`|\det g|^{-n}` for ``g: (..., n, n)``: the Haar density of GL⁺(n) w.r.t. the
-    Lebesgue measure on the entries. Returns ``(...)``."""
+    Lebesgue measure on the entries. Returns ``(...)``.
+
+    Raises ``ValueError`` for a non-finite ``g`` or :math:`\det g \le 0` (outside GL⁺(n);
+    the density is meant for one component, and ``|det g|`` would silently fold the other
+    one onto it).
+    """
     g = check_square(g, "g")
-    return torch.linalg.det(g).abs() ** (-g.shape[-1])
+    if g.is_complex():
+        raise TypeError(f"g must be real, got {g.dtype}")
+    if not torch.isfinite(g).all():
+        raise ValueError("g must hold finite entries")
+    det = torch.linalg.det(g)
+    if g.numel() and not (det > 0).all():
+        raise ValueError(
+            f"g must have positive determinant (GL+); smallest det is {float(det.min()):.3e}"
+        )
+    return det ** (-g.shape[-1])
 
 
 def haar_density_polar(s: torch.Tensor) -> torch.Tensor:
@@ -197,10 +211,25 @@ def haar_density_log(x: torch.Tensor, group: str = "GL+(2)") -> torch.Tensor:
     ``x: (..., 2, 2)`` symmetric (:math:`X = \log P`, the :math:`\mathfrak p` part of
     :math:`\xi^{-1}(g)`); :math:`t_i` its eigenvalues; :math:`c = \sqrt2` for GL⁺(2) (w.r.t.
     :math:`dv\,d\theta`, 3 + 1 coordinates) and :math:`c = 1` for SL(2) (2 + 1 coordinates).
-    Returns ``(...)``.
+    Returns ``(...)``. A non-symmetric ``x`` (beyond rounding: ``|x - x^T|`` above
+    ``1e-6`` (float32) or ``1e-12`` (float64) times ``max(1, |x|)``) or a non-finite one raises a
+    ``ValueError``: the density is a function of the symmetric part only, so a full algebra
+    element passed by mistake would silently be measured by its symmetric part.
     """
     group = check_group(group)
     x = check_square(x, "x", size=2)
+    if x.is_complex():
+        raise TypeError(f"x must be real, got {x.dtype}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x must hold finite entries")
+    skew = (x[..., 0, 1] - x[..., 1, 0]).abs()
+    rtol = 1e-12 if x.dtype == torch.float64 else 1e-6
+    scale = x.abs().amax(dim=(-1, -2)).clamp_min(1.0)
+    if (skew > rtol * scale).any():
+        raise ValueError(
+            "x must be symmetric (the log P part of xi^-1(g)); "
+            f"max |x - x^T| is {float(skew.max()):.2e}"
+        )
     delta = 2.0 * torch.sqrt(
         (0.5 * (x[..., 0, 0] - x[..., 1, 1])) ** 2 + (0.5 * (x[..., 0, 1] + x[..., 1, 0])) ** 2
     )

@@ -49,12 +49,14 @@ __all__ = [
     "AffineGCNN",
     "PlainCNN",
     "KERNELS",
+    "WINDOWS",
     "train_classifier",
     "predict",
     "accuracy",
 ]
 
 KERNELS = ("rff", "siren")
+WINDOWS = ("kernel", "samples")
 
 
 def kernel_offsets(
@@ -185,9 +187,13 @@ class _AffineConvBase(nn.Module):
         det_factor: bool = True,
         padding: int | str = "same",
         bias: bool = False,
+        window: str = "kernel",
         generator: torch.Generator | None = None,
     ):
         super().__init__()
+        if window not in WINDOWS:
+            raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
+        self.window = window
         self.in_channels = check_int(in_channels, "in_channels", minimum=1)
         self.out_channels = check_int(out_channels, "out_channels", minimum=1)
         self.kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
@@ -222,10 +228,33 @@ class _AffineConvBase(nn.Module):
         self.last_samples_in: GroupSample | None = None
         self.last_samples_out: GroupSample | None = None
 
-    def _spatial(self, g_inv: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """z = h⁻¹Δ / r for every output sample: ``(n, k, k, 2)``."""
-        delta = self.offsets.to(dtype=dtype, device=g_inv.device)
+    def window_size(self, samples_out: GroupSample) -> int:
+        r"""Side of the pixel window the kernel is evaluated on for these output samples.
+
+        ``window="kernel"``: ``kernel_size``. ``window="samples"``: the smallest odd size
+        :math:`\ge` ``kernel_size`` that holds the support :math:`h\,B(r)` of the kernel for
+        every sample :math:`h`: its half-width is :math:`r\max_h\max_i\lVert h_{i,:}\rVert`
+        (the ellipse's extent along each pixel axis), rounded down to the last pixel inside.
+        """
+        k = self.kernel_size
+        if self.window == "kernel":
+            return k
+        rows = samples_out.g.to(torch.float64).norm(dim=-1)  # (n, 2) row norms
+        half = math.ceil(self.radius * float(rows.max()) - 1e-9) - 1
+        return 2 * max(k // 2, half) + 1
+
+    def _spatial(self, g_inv: torch.Tensor, dtype: torch.dtype, size: int) -> torch.Tensor:
+        """z = h⁻¹Δ / r for every output sample over a ``size × size`` window: ``(n, s, s, 2)``."""
+        if size == self.kernel_size:
+            delta = self.offsets.to(dtype=dtype, device=g_inv.device)
+        else:
+            delta = kernel_offsets(size, dtype=dtype, device=g_inv.device)
         return torch.einsum("nab,klb->nkla", g_inv.to(dtype), delta) / self.radius
+
+    def _conv_padding(self, w: torch.Tensor) -> int:
+        """Padding for a weight of side ``w.shape[-1]``: the output keeps the size it has with
+        the ``kernel_size`` window (a wider window reads more zero padding, not less image)."""
+        return self.padding + (w.shape[-1] - self.kernel_size) // 2
 
     def _finish(self, out: torch.Tensor, b: int, n_out: int) -> torch.Tensor:
         out = out.view(b, self.out_channels, n_out, *out.shape[-2:])
@@ -247,7 +276,16 @@ class LiftingConv(_AffineConvBase):
         kernel_size: odd ``k``; the kernel is evaluated on the ``k × k`` pixel offsets.
         group: ``"GL+(2)"`` or ``"SL(2)"``.
         radius: pixel scale ``r`` of the kernel coordinates (default ``k/2``); the mask
-            vanishes where :math:`\lVert h^{-1}\Delta\rVert \ge r`.
+            vanishes where :math:`\lVert h^{-1}\Delta\rVert \ge r`, so the kernel of a
+            sample :math:`h` lives on the ellipse :math:`h\,B(r)`.
+        window: ``"kernel"`` (default) evaluates the kernel on the ``k × k`` offsets only.
+            With the default radius the disc :math:`B(r)` just fits that window, so a sample
+            that scales up (:math:`\lVert h\rVert > 1`) has its kernel *cut off* at the window's
+            edge: the layer is then not the integral it approximates, and the equivariance
+            error :math:`\Lambda(L_u f; H)` vs :math:`L_u\Lambda(f; u^{-1}H)` grows (the
+            two sides cut different parts). ``"samples"`` sizes the window from the samples
+            (``window_size``) so that no support is cut, at the cost of a larger
+            convolution; the output keeps its size (the extra width reads zero padding).
         kernel, hidden, omega: the :class:`ImplicitKernel`'s kind, width and frequency scale.
         group_scale: the Lie-algebra coordinates :math:`\xi^{-1}(h_j^{-1}\tilde h_i)` enter the
             kernel multiplied by this factor (``GroupConv`` only; default 1): below 1 makes the
@@ -261,13 +299,14 @@ class LiftingConv(_AffineConvBase):
         """The conv2d weight ``(C_out·n, C_in, k, k)`` for the sample set (kernel gallery)."""
         s = _check_samples(samples_out, "samples_out", self.group)
         dtype = self.kernel.out.dtype
-        z = self._spatial(s.g_inv, dtype)  # (n, k, k, 2)
+        k = self.window_size(s)
+        z = self._spatial(s.g_inv, dtype, k)  # (n, k, k, 2)
         kern = self.kernel(z) * bump_mask(z)[..., None]  # (n, k, k, Co·Ci)
         if self.det_factor:
             kern = (
                 kern / torch.linalg.det(s.g.to(torch.float64)).abs().to(dtype)[:, None, None, None]
             )
-        n, k = len(s), self.kernel_size
+        n = len(s)
         kern = kern.view(n, k, k, self.out_channels, self.in_channels)
         return kern.permute(3, 0, 4, 1, 2).reshape(self.out_channels * n, self.in_channels, k, k)
 
@@ -279,7 +318,7 @@ class LiftingConv(_AffineConvBase):
             )
         w = self.weight(samples_out).to(x.dtype)
         self.last_samples_in, self.last_samples_out = None, samples_out
-        out = F.conv2d(x, w, padding=self.padding)
+        out = F.conv2d(x, w, padding=self._conv_padding(w))
         return self._finish(out, x.shape[0], len(samples_out))
 
 
@@ -298,12 +337,12 @@ class GroupConv(_AffineConvBase):
         si = _check_samples(samples_in, "samples_in", self.group)
         so = _check_samples(samples_out, "samples_out", self.group)
         dtype = self.kernel.out.dtype
-        n_in, n_out, k = len(si), len(so), self.kernel_size
+        n_in, n_out, k = len(si), len(so), self.window_size(so)
         rel = (
             so.g_inv.to(torch.float64)[:, None] @ si.g.to(torch.float64)[None]
         )  # (n_out, n_in, 2, 2)
         lie = to_coords(xi_inv(rel), self.group).to(dtype)  # (n_out, n_in, d)
-        z = self._spatial(so.g_inv, dtype)  # (n_out, k, k, 2)
+        z = self._spatial(so.g_inv, dtype, k)  # (n_out, k, k, 2)
         coords = torch.cat(
             [
                 z[:, None].expand(n_out, n_in, k, k, 2),
@@ -339,7 +378,7 @@ class GroupConv(_AffineConvBase):
         w = self.weight(samples_in, samples_out).to(x.dtype)
         self.last_samples_in, self.last_samples_out = samples_in, samples_out
         b = x.shape[0]
-        out = F.conv2d(x.reshape(b, -1, *x.shape[-2:]), w, padding=self.padding)
+        out = F.conv2d(x.reshape(b, -1, *x.shape[-2:]), w, padding=self._conv_padding(w))
         return self._finish(out, b, len(samples_out))
 
 
@@ -542,7 +581,7 @@ def train_classifier(
     model.train()
     for _ in progress(range(epochs), desc=progress_desc):
         perm = torch.randperm(len(x), generator=generator).to(x.device)
-        total = 0.0
+        batch_losses, sizes = [], []  # kept on the device: read once per epoch, not per step
         fixed = None
         if resample == "epoch" and isinstance(model, AffineGCNN):
             fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
@@ -553,8 +592,10 @@ def train_classifier(
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss.detach()) * len(idx)
-        losses.append(total / len(x))
+            batch_losses.append(loss.detach())
+            sizes.append(len(idx))
+        values = torch.stack(batch_losses).tolist()
+        losses.append(sum(v * n for v, n in zip(values, sizes, strict=True)) / len(x))
     model.eval()
     return losses
 

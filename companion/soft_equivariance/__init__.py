@@ -9,7 +9,8 @@ equivariance regulariser per candidate group, and strengths tuned during trainin
 * :mod:`.model` — the EMLP-shaped network with unconstrained linear layers;
 * :mod:`.regularizer` — :math:`R_k` and the automatic strength tuning;
 * :mod:`.data` — the modified-inertia task and per-group equivariance errors;
-* :mod:`.train` — the training loop.
+* :mod:`.train` — the training loop;
+* :mod:`.rpp` — residual pathway priors (Finzi, Benton & Wilson, 2021), the paper's baseline.
 """
 
 from .data import AXES, AXIS_PLANE, equivariance_errors, inertia_target, modified_inertia
@@ -27,6 +28,7 @@ from .groups import (
 from .model import GatedNonlinearity, InertiaFeatures, SoftEMLP, SoftLinear, soft_linears
 from .projector import constraint_matrix, equivariant_basis, equivariant_projector, project_blocks
 from .regularizer import autotune_strengths, reference_regularizer, regularizer, regularizers
+from .rpp import RPPEMLP, RPPLinear, rpp_layers, rpp_penalty
 from .train import TrainResult, mse, train
 
 __all__ = [
@@ -57,6 +59,10 @@ __all__ = [
     "inertia_target",
     "modified_inertia",
     "equivariance_errors",
+    "RPPLinear",
+    "RPPEMLP",
+    "rpp_layers",
+    "rpp_penalty",
     "TrainResult",
     "train",
     "mse",

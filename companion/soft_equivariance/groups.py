@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..checks import check_choice, check_int, check_square, check_tensor
+from ..checks import check_choice, check_int, check_orthogonal, check_square, check_tensor
 from ..groups import SCALAR, TENSOR2, VECTOR, Representation, haar_o3, haar_so2, haar_so3
 
 __all__ = [
+    "KINDS",
     "PLANES",
     "ORDERS",
     "MatrixGroup",
@@ -54,6 +55,25 @@ _PLANE_AXES = {
 
 def _check_order(k: object, name: str) -> int:
     return check_choice(k, name, ORDERS)
+
+
+KINDS = ("O(3)", "SO(3)", "O(2)")
+"""The kinds of :class:`MatrixGroup` (each has its own Haar sampler)."""
+
+
+def _gen_atol(t: torch.Tensor) -> float:
+    """Rounding tolerance for generators: anything beyond it is a different group."""
+    return 1e-10 if t.dtype == torch.float64 else 1e-5
+
+
+def _check_generators(t: object, name: str) -> torch.Tensor:
+    """A real stack ``(m, 3, 3)`` of finite matrices (``m`` may be 0)."""
+    t = check_tensor(t, name, ndim=3, last_dims=(3, 3), floating=True)
+    if t.is_complex():
+        raise TypeError(f"{name} must be real, got {t.dtype}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} must hold finite entries")
+    return t
 
 
 def _generator(i: int, j: int) -> torch.Tensor:
@@ -155,6 +175,10 @@ class TensorRep:
             out[..., s, s] = block
         return out
 
+    def act(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        r"""Return :math:`\rho(g)x` on the last axis (``x: (B, dim)``, ``g: (B, 3, 3)`` or ``(3, 3)``)."""
+        return self.representation().act(g, x)
+
     def representation(self) -> Representation:
         """This sum as a core :class:`companion.groups.Representation` (acts on the last axis)."""
         return Representation(f"TensorRep{self.counts}", self.matrix)
@@ -181,6 +205,36 @@ class MatrixGroup:
     kind: str
     plane: str | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A wrong generator does not fail later: it silently gives a wrong projector.
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {type(self.name).__name__}")
+        if not isinstance(self.kind, str):
+            raise TypeError(
+                f"kind must be a string, one of {KINDS}, got {type(self.kind).__name__}"
+            )
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "O(2)":
+            if self.plane not in PLANES:
+                raise ValueError(
+                    f"plane must be one of {PLANES} for kind 'O(2)', got {self.plane!r}"
+                )
+        elif self.plane is not None:
+            raise ValueError(f"plane must be None for kind {self.kind!r}, got {self.plane!r}")
+        lie = _check_generators(self.lie, "lie")
+        discrete = _check_generators(self.discrete, "discrete")
+        skew = (lie + lie.transpose(-1, -2)).abs().amax() if len(lie) else 0.0
+        if skew > _gen_atol(lie):
+            raise ValueError(
+                "lie must hold antisymmetric generators of o(3) (A^T = -A); "
+                f"max |A + A^T| is {float(skew):.2e}"
+            )
+        if len(discrete):
+            check_orthogonal(discrete, "discrete", atol=_gen_atol(discrete))
+        object.__setattr__(self, "lie", lie.to(torch.float64))
+        object.__setattr__(self, "discrete", discrete.to(torch.float64))
 
     def sample(
         self,

@@ -14,7 +14,7 @@ before ``T``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -75,6 +75,7 @@ def train(
     batch_size: int | None = None,
     generator: torch.Generator | None = None,
     desc: str | None = None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``(x: (N, D_in), y: (N, D_out))`` with soft equivariance.
 
@@ -88,6 +89,8 @@ def train(
         p: the tuning exponent.
         batch_size: mini-batch size (``None``: full batch); batches are drawn with ``generator``.
         desc: progress-bar caption.
+        penalty: an extra term ``penalty(model) -> scalar`` added to the loss at every step,
+            e.g. the prior of residual pathway priors (:func:`~.rpp.rpp_penalty`).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -125,12 +128,16 @@ def train(
         tune = None
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if penalty is not None and not callable(penalty):
+        raise TypeError(f"penalty must be callable, got {type(penalty).__name__}")
     lam_initial = lam_t.clone()
     weights = [q for layer in soft_linears(model) for q in layer.parameters()]
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    r_hist = torch.zeros(steps, k, dtype=torch.float64)
-    mse_hist = torch.zeros(steps, dtype=torch.float64)
+    # Histories stay on the model's device, in its dtype (exact: float64 is applied once, at
+    # the end), so a step never waits for the GPU; MPS has no float64 anyway.
+    r_hist = param.new_zeros(steps, k)
+    mse_hist = param.new_zeros(steps)
     r_ref = None
     tuned_at = None
     model.train()
@@ -146,14 +153,23 @@ def train(
             xb, yb = x[idx], y[idx]
         loss_fit = nn.functional.mse_loss(model(xb), yb)
         loss = loss_fit + 0.5 * wd * sum(w.pow(2).sum() for w in weights)
+        if penalty is not None:
+            loss = loss + penalty(model)
         if k:
             r = regularizers(model, groups)
             loss = loss + (lam_t * r).sum()
-            r_hist[step] = r.detach().to(torch.float64).cpu()
-        mse_hist[step] = float(loss_fit.detach())
+            r_hist[step] = r.detach()
+        mse_hist[step] = loss_fit.detach()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
     model.eval()
-    return TrainResult(lam_t.detach().cpu(), lam_initial.cpu(), r_hist, mse_hist, tuned_at, r_ref)
+    return TrainResult(
+        lam_t.detach().cpu(),
+        lam_initial.cpu(),
+        r_hist.to(torch.float64).cpu(),
+        mse_hist.to(torch.float64).cpu(),
+        tuned_at,
+        None if r_ref is None else r_ref.to(torch.float64).cpu(),
+    )
