@@ -309,6 +309,44 @@ def test_detector_init_follows_its_generator():
     assert not torch.equal(a.body[0].weight, c.body[0].weight)
 
 
+# ---------------------------------------------------------------- CUDA
+
+
+@pytest.mark.cuda
+def test_inversion_and_detector_on_cuda_match_cpu(gen, ood_batch, exact_fp32):
+    x = ood_batch.images
+    g_cuda, enc = load_generator(device="cuda"), load_encoder()
+    res = invert(gen, x, steps=10, encoder=enc)
+    res_cuda = invert(g_cuda, x.cuda(), steps=10, encoder=load_encoder(device="cuda"))
+    assert res_cuda.z.device.type == "cuda" and res_cuda.images.device.type == "cuda"
+    assert torch.allclose(res_cuda.losses.cpu(), res.losses, rtol=1e-3, atol=1e-5)
+    net = load_detector("method")
+    with torch.no_grad():
+        dec = net(x, res.images)
+        dec_cuda = load_detector("method", device="cuda")(x.cuda(), res.images.cuda())
+    assert dec_cuda.mask.device.type == "cuda"
+    assert torch.allclose(dec_cuda.mask.cpu(), dec.mask, atol=1e-4)
+    assert torch.allclose(dec_cuda.blended.cpu(), dec.blended, atol=1e-4)
+    mask = baseline_mask(x.cuda(), res_cuda.images, 0.05)
+    assert mask.device.type == "cuda"
+    assert mask_iou(mask, ood_batch.masks.cuda()).shape == (6,)
+    assert math.isfinite(region_psnr(x.cuda(), res_cuda.images, ood_batch.masks.cuda(), "out"))
+
+
+@pytest.mark.cuda
+def test_detector_training_on_cuda_matches_cpu(ood_batch, exact_fp32):
+    logs = []
+    for device in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        net = InvertibilityDetector(width=4).to(device)
+        x, y = ood_batch.images.to(device), ood_batch.clean.to(device)
+        logs.append(train_detector(net, x, y, steps=5, batch=4, lr=5e-3))
+        assert next(net.parameters()).device.type == device
+    for a, b in zip(*logs, strict=True):
+        assert a.keys() == b.keys()
+        assert all(math.isclose(a[k], b[k], rel_tol=1e-3, abs_tol=1e-5) for k in a), (a, b)
+
+
 # ---------------------------------------------------------------- baseline
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import itertools
 import math
@@ -448,6 +449,62 @@ def test_kernels_and_training_helpers_run():
     assert lie.predict(lie.PlainCNN(), xs).shape == (40, 10)
 
 
+# ----------------------------------------------------------------------------- CUDA
+
+
+@pytest.mark.cuda
+def test_group_maps_and_haar_on_cuda_match_cpu():
+    g = lie.sample_group("GL+(2)", 64, spd_var=0.3, rot="uniform", dtype=F64).g
+    gc = g.cuda()
+    for fn in (lie.xi_inv, lie.det2, lie.singular_values2, lie.haar_density_entries):
+        out = fn(gc)
+        assert out.device.type == "cuda"
+        assert torch.allclose(out.cpu(), fn(g), rtol=1e-10, atol=1e-12), fn.__name__
+    s, r = lie.polar(gc)
+    s0, r0 = lie.polar(g)
+    assert torch.allclose(s.cpu(), s0, atol=1e-12) and torch.allclose(r.cpu(), r0, atol=1e-12)
+    assert torch.allclose(lie.xi(lie.xi_inv(gc)).cpu(), g, atol=1e-10)
+    a, t = lie.random_affine(4, generator=torch.Generator().manual_seed(0))
+    f = _smooth_digits(4, 4)
+    assert torch.allclose(
+        lie.affine_warp(f.cuda(), a.cuda(), t.cuda()).cpu(), lie.affine_warp(f, a, t), atol=1e-5
+    )
+
+
+@pytest.mark.cuda
+def test_affine_gcnn_on_cuda_matches_cpu_and_trains(exact_fp32):
+    model = lie.AffineGCNN("GL+(2)", channels=(4, 4, 8), n_samples=4, head=8)
+    gpu_model = copy.deepcopy(model).cuda()
+    f = _smooth_digits(4, 0)[..., 1:-1, 1:-1].contiguous()  # 26 x 26, as the CPU test
+    samples = model.draw_samples(torch.Generator().manual_seed(0))
+    on_gpu = [s.to("cuda") for s in samples]
+    with torch.no_grad():
+        cpu_out = model(f, samples)
+        gpu_out = gpu_model(f.cuda(), on_gpu)
+        # the exact 90-degree invariance holds on the device too: model(L_u f, H) = model(f, u⁻¹H)
+        ui = torch.linalg.inv(ROT90).cuda()
+        rotated = gpu_model(lie.affine_warp(f.cuda(), ROT90.cuda()), on_gpu)
+        shifted = gpu_model(f.cuda(), [s.left_mul(ui) for s in on_gpu])
+    assert gpu_out.device.type == "cuda"
+    assert torch.allclose(gpu_out.cpu(), cpu_out, rtol=1e-3, atol=1e-4)
+    assert _rel(rotated, shifted) < 1e-4
+    x, y = lie.mnist_sample()
+    xs, ys = F.avg_pool2d(x[:24], 2), y[:24]
+    res = lie.train_classifier(
+        gpu_model,
+        xs.cuda(),
+        ys.cuda(),
+        epochs=2,
+        batch_size=8,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert res.losses.shape == (2,) and bool(torch.isfinite(res.losses).all())
+    acc = lie.accuracy(
+        gpu_model, xs.cuda(), ys.cuda(), draws=2, generator=torch.Generator().manual_seed(2)
+    )
+    assert 0.0 <= acc <= 1.0
+
+
 # ----------------------------------------------------------------------------- data
 
 
@@ -519,17 +576,20 @@ def test_load_affnist_on_tiny_mat(tmp_path):
 
 
 def test_loaders_missing_path_errors(tmp_path, monkeypatch):
-    monkeypatch.delenv("COMPANION_DATA", raising=False)
-    with pytest.raises(FileNotFoundError, match="COMPANION_DATA"):
+    # root=None reads the folder companion.datasets.fetch fills: COMPANION_DATA/<name>
+    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "home"))
+    with pytest.raises(FileNotFoundError, match=r"datasets.fetch\('mnist'\)"):
         lie.load_mnist_idx(None)
+    with pytest.raises(FileNotFoundError, match=r"home/affnist: run companion.datasets"):
+        lie.load_affnist()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         lie.load_affnist(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="missing"):
         lie.load_affnist(tmp_path, "test")
     with pytest.raises(FileNotFoundError, match="missing"):
         lie.load_mnist_idx(tmp_path, "train")
-    monkeypatch.setenv("COMPANION_DATA", str(tmp_path / "absent"))
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    (tmp_path / "home" / "mnist").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="missing file .*home/mnist/train-images"):
         lie.load_mnist_idx()
     with pytest.raises(ValueError, match="split"):
         lie.load_affnist(tmp_path, "nope")

@@ -74,6 +74,17 @@ def test_notebook_hygiene(path):
     )
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_asks_colab_for_a_gpu_runtime(path):
+    # Colab reads these two keys when it opens a notebook from GitHub: without them it starts
+    # a CPU runtime and `full` runs for hours. "T4" is the GPU of Colab's free tier.
+    meta = json.loads(path.read_text())["metadata"]
+    assert meta.get("accelerator") == "GPU", f"{path.name}: metadata.accelerator must be 'GPU'"
+    assert meta.get("colab", {}).get("gpuType") == "T4", (
+        f"{path.name}: metadata.colab.gpuType must be 'T4'"
+    )
+
+
 def test_toc_lists_only_existing_pages():
     for f in _toc_files():
         assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), (
@@ -113,7 +124,7 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.M)
 
 
-CORE = {"__init__", "utils", "checks", "groups", "viz"}
+CORE = {"__init__", "utils", "checks", "groups", "viz", "datasets"}
 
 
 def _imported_modules(py: Path):

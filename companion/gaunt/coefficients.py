@@ -140,8 +140,14 @@ def gaunt_tensor(L1: int, L2: int, L_out: int) -> torch.Tensor:
     coefficients of the product of two functions are ``einsum("...i,...j,ijk->...k")``
     (the dense :math:`O(L^6)` reference). Built from :func:`gaunt_from_wigner` once per
     size; each call returns a fresh copy, so editing it cannot corrupt later calls.
+    ``L_out > L1 + L2`` is a ValueError, as in :func:`~companion.gaunt.product.gaunt_product`.
     """
     L1, L2, L_out = check_int(L1, "L1"), check_int(L2, "L2"), check_int(L_out, "L_out")
+    if L_out > L1 + L2:  # as gaunt_product: the product has no higher degree
+        raise ValueError(
+            f"L_out must be <= L1 + L2 = {L1 + L2} (the product of degrees {L1} and {L2} "
+            f"has no higher degree), got {L_out}"
+        )
     return _gaunt_tensor(L1, L2, L_out).clone()
 
 

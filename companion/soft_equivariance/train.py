@@ -134,8 +134,10 @@ def train(
     weights = [q for layer in soft_linears(model) for q in layer.parameters()]
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    r_hist = torch.zeros(steps, k, dtype=torch.float64)
-    mse_hist = torch.zeros(steps, dtype=torch.float64)
+    # Histories stay on the model's device, in its dtype (exact: float64 is applied once, at
+    # the end), so a step never waits for the GPU; MPS has no float64 anyway.
+    r_hist = param.new_zeros(steps, k)
+    mse_hist = param.new_zeros(steps)
     r_ref = None
     tuned_at = None
     model.train()
@@ -156,11 +158,18 @@ def train(
         if k:
             r = regularizers(model, groups)
             loss = loss + (lam_t * r).sum()
-            r_hist[step] = r.detach().to(torch.float64).cpu()
-        mse_hist[step] = float(loss_fit.detach())
+            r_hist[step] = r.detach()
+        mse_hist[step] = loss_fit.detach()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
     model.eval()
-    return TrainResult(lam_t.detach().cpu(), lam_initial.cpu(), r_hist, mse_hist, tuned_at, r_ref)
+    return TrainResult(
+        lam_t.detach().cpu(),
+        lam_initial.cpu(),
+        r_hist.to(torch.float64).cpu(),
+        mse_hist.to(torch.float64).cpu(),
+        tuned_at,
+        None if r_ref is None else r_ref.to(torch.float64).cpu(),
+    )
