@@ -111,7 +111,7 @@ test: lint unit notebooks build-check browser-check
 # iterations of every long loop and records results/<chapter>.smoke.json with the time per
 # step and the projected full run. Pick chapters with CHAPTERS="notebooks/04_*.ipynb".
 CHAPTERS ?= $(sort $(wildcard notebooks/*.ipynb))
-SMOKE_STEPS ?= 3
+SMOKE_STEPS ?= 5
 
 full: install
 	$(PY) tools/full_run.py $(CHAPTERS)

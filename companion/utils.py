@@ -136,21 +136,30 @@ def smoke_steps() -> int | None:
 
 def _smoke(it: Iterator[T], desc: str | None, total: int | None, steps: int) -> Iterator[T]:
     """The first ``steps`` items of ``it``; the loop's timing is appended as one JSON line
-    ``{"desc", "total", "done", "seconds"}`` to ``COMPANION_SMOKE_LOG`` when it is set."""
+    ``{"desc", "total", "done", "seconds", "first_step_seconds"}`` to ``COMPANION_SMOKE_LOG``
+    when it is set."""
     import json
 
-    start, done = time.perf_counter(), 0
+    start, done, first = time.perf_counter(), 0, None
     try:
         for item in it:
             if done == steps:
                 break
             yield item  # the loop body runs here, inside the timed span
             done += 1
+            if done == 1:  # the first step carries the warm-up (allocation, caches)
+                first = time.perf_counter() - start
     finally:
         seconds = time.perf_counter() - start
         log = os.environ.get("COMPANION_SMOKE_LOG", "").strip()
         if log:
-            record = {"desc": desc, "total": total, "done": done, "seconds": seconds}
+            record = {
+                "desc": desc,
+                "total": total,
+                "done": done,
+                "seconds": seconds,
+                "first_step_seconds": first,
+            }
             with open(log, "a") as fh:
                 fh.write(json.dumps(record) + "\n")
 

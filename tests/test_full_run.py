@@ -74,7 +74,7 @@ def test_smoke_mode_cuts_every_progress_loop_and_times_it(tmp_path, monkeypatch)
     assert list(utils.progress(iter(range(2)), desc="b")) == [0, 1]  # shorter than 3
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["desc"], r["total"], r["done"]) for r in lines] == [("a", 10, 3), ("b", None, 2)]
-    assert all(r["seconds"] >= 0 for r in lines)
+    assert all(0 <= r["first_step_seconds"] <= r["seconds"] for r in lines)
     monkeypatch.setenv("COMPANION_SMOKE", "0")
     with pytest.raises(ValueError, match="COMPANION_SMOKE"):
         utils.progress(range(3))
@@ -123,7 +123,9 @@ def test_run_notebook_records_full_and_smoke_runs(tmp_path):
     assert smoke["mode"] == "smoke" and smoke["claims"][1]["values"] == {"done": 4, "steps": 40}
     (loop,) = smoke["smoke"]["loops"]
     assert (loop["desc"], loop["total"], loop["done"]) == ("train", 40, 4)
-    assert loop["projected_seconds"] == pytest.approx(10 * loop["seconds"])
+    per = (loop["seconds"] - loop["first_step_seconds"]) / 3
+    assert loop["seconds_per_step"] == pytest.approx(per)
+    assert loop["projected_seconds"] == pytest.approx(loop["first_step_seconds"] + 39 * per)
     assert smoke["smoke"]["projected_wall_seconds"] >= loop["projected_seconds"]
 
 

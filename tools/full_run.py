@@ -11,7 +11,9 @@ against results/schema.json before it is written.
 
 ``--smoke N`` runs the full configuration for N iterations of every long loop (each
 ``companion.progress`` loop; see ``companion.utils.smoke_steps``) and records the measured
-time per step and the projected wall time of the full run. Its claims are recorded but
+time per step (after the first, which carries the warm-up) and the projected wall time of
+the full run: the time outside the loops plus each loop's first step and its remaining
+steps at the measured rate. Its claims are recorded but
 mean nothing: the models are barely trained.
 """
 
@@ -131,10 +133,19 @@ def run_notebook(path: Path, *, smoke: int | None = None, timeout: int = 7200) -
     if smoke is not None:
         loops = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
         for loop in loops:
-            per = loop["seconds"] / loop["done"] if loop["done"] else None
+            # the steady per-step time excludes the first step's warm-up where there are more
+            done, first, total = loop["done"], loop["first_step_seconds"], loop["total"]
+            if done > 1:
+                per = (loop["seconds"] - first) / (done - 1)
+            else:
+                per = loop["seconds"] / done if done else None
             loop["seconds_per_step"] = per
-            total = loop["total"]
-            loop["projected_seconds"] = per * total if per is not None and total else None
+            if per is None or not total:
+                loop["projected_seconds"] = None
+            elif done > 1:
+                loop["projected_seconds"] = first + per * (total - 1)
+            else:
+                loop["projected_seconds"] = per * total
         rest = wall - sum(loop["seconds"] for loop in loops)
         projected = [loop["projected_seconds"] for loop in loops]
         record["smoke"] = {
