@@ -162,7 +162,7 @@ def _dataset(dataset: str | Dataset) -> Dataset:
 
 
 def dataset_dir(dataset: str | Dataset, root: str | os.PathLike | None = None) -> Path:
-    """The folder of ``dataset`` (a name in :data:`DATASETS`): ``root``, else
+    """The folder of ``dataset`` (a name in ``DATASETS``): ``root``, else
     ``data_home() / name``. Nothing is created or checked."""
     ds = _dataset(dataset)
     if root is None:
@@ -271,7 +271,7 @@ def fetch(
     """Make sure every file of ``dataset`` is in its folder, downloading what is absent.
 
     Args:
-        dataset: a name in :data:`DATASETS` (``"mnist"``, ``"affnist"``) or a :class:`Dataset`.
+        dataset: a name in ``DATASETS`` (``"mnist"``, ``"affnist"``) or a :class:`Dataset`.
         root: the data set's folder; default :func:`dataset_dir` (``COMPANION_DATA`` or the
             user cache, then the data set's name).
         paths: only these files of the data set (their ``Remote.path``); default all. A
