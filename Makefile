@@ -2,6 +2,7 @@
 #   make book   -> virtual environment, install, execute the notebooks, HTML in _build/html
 #   make test   -> same install, lint and types, unit tests, every notebook under nbval,
 #                  the book build check
+#   make course -> student notebooks and autograders for every chapter (instructors; otter-grader)
 # Also: make lint (ruff, ruff format --check, mypy), make format, make dist (sdist + wheel).
 # See README.md for what each step does and how to adapt the torch install elsewhere.
 
@@ -24,6 +25,8 @@ INSTALL_BROWSER ?= $(CI)
 
 BUILD := _build
 STAMP := $(VENV)/.companion-installed
+COURSE_STAMP := $(VENV)/.course-installed
+COURSE_OUT := $(BUILD)/course
 
 export COMPANION_BOOK := 1
 export PYTHONHASHSEED := 0
@@ -31,7 +34,7 @@ export PYTHONHASHSEED := 0
 # threads spin-wait on each other and small-model training slows down ~20x.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install book test lint format dist unit notebooks build-check browser-check browser clean clean-cache cache-key full smoke
+.PHONY: install course-install course book test lint format dist unit notebooks build-check browser-check browser clean clean-cache cache-key full smoke
 
 install: $(STAMP)
 
@@ -48,6 +51,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q $(PIP_CONSTRAINTS) -e ".[book,test,lint]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
+
+# The course kit's optional extra (otter-grader): `make course` needs it, and `make test`
+# installs it so that the assignment tests (tests/test_course.py) run instead of skipping.
+course-install: $(COURSE_STAMP)
+
+$(COURSE_STAMP): $(STAMP)
+	$(PY) -m pip install -q $(PIP_CONSTRAINTS) -e ".[course]"
+	@touch $@
+
+# One student notebook (solutions replaced by placeholders) and one autograder per chapter,
+# all from course/<chapter>.ipynb. See course/README.md for handing out and grading.
+course: course-install
+	@rm -rf $(COURSE_OUT)
+	@for src in course/[0-9]*.ipynb; do \
+	  name=$$(basename $$src .ipynb); \
+	  $(THREADS) $(VENV)/bin/otter assign --no-run-tests $$src $(COURSE_OUT)/$$name >/dev/null || exit 1; \
+	  echo "$(COURSE_OUT)/$$name: student/$$name.ipynb, autograder/$$(cd $(COURSE_OUT)/$$name/autograder && ls *.zip)"; \
+	done
 
 # Outputs cached by jupyter-cache are keyed on the notebooks' code only; a change
 # in companion/ or the dependencies must invalidate them too.
@@ -80,7 +101,7 @@ dist: install
 	$(PY) -m build --no-isolation --outdir dist .
 	$(VENV)/bin/twine check --strict dist/*
 
-unit: install
+unit: install course-install
 	$(THREADS) $(PY) -m pytest -m "not book" -n $(JOBS) -p no:cacheprovider --disable-socket --allow-unix-socket tests/
 
 # Each notebook runs once, in parallel; the executed notebooks are stored in the

@@ -127,7 +127,7 @@ def test_fourier_reproduces_sh_values():
     L1=st.integers(0, 4),
     L2=st.integers(0, 4),
     cut=st.integers(0, 8),
-    method=st.sampled_from(["fft", "dense"]),
+    method=st.sampled_from(["fft", "dense", "separable"]),
     batch=st.lists(st.integers(1, 3), min_size=0, max_size=2),
     seed=st.integers(0, 2**16),
 )
@@ -150,12 +150,12 @@ def test_product_e3nn_degree_5():
 def test_product_float32_close_to_float64():
     x1, x2 = _rand(4, 3, 49, seed=5), _rand(4, 3, 49, seed=6)
     y64 = gaunt_product_dense(x1, x2, 12)
-    for method in ("fft", "dense"):
+    for method in ("fft", "dense", "separable"):
         y32 = gaunt_product(x1.float(), x2.float(), 12, method=method)
         assert y32.dtype == torch.float32 and (y32.double() - y64).abs().max() < 1e-5
 
 
-@pytest.mark.parametrize("method", ["fft", "dense"])
+@pytest.mark.parametrize("method", ["fft", "dense", "separable"])
 def test_empty_batch_and_unbatched(method):
     assert gaunt_product(torch.zeros(0, 4), torch.zeros(0, 9), method=method).shape == (0, 16)
     x1, x2 = _rand(9, seed=20), _rand(4, seed=21)
@@ -250,7 +250,7 @@ def test_layer_equivariant_and_trainable():
 def test_bench_helpers():
     rows = compare([1], channels=2, e3nn_max=1, grid_max=1, budget_s=0.01)
     assert rows[0]["fft_err"] < 1e-5 and rows[0]["e3nn_ms"] > 0
-    assert "| 1 | 2 |" in markdown_table(rows)
+    assert "| 1 | " in markdown_table(rows) and rows[0]["separable_err"] < 1e-5
     assert loglog_slope([1, 2, 4], [1, 8, 64]) == pytest.approx(3.0)
 
 
@@ -295,3 +295,192 @@ def test_bad_inputs():
         GauntLayer(1, 1, 1, 3)
     with pytest.raises(ValueError, match="x"):
         GauntLayer(1, 1, 1, 2)(torch.zeros(2, 1, 9))
+
+
+# ----------------------------------------------------------------------------- routes, chunks, defect
+
+
+@pytest.mark.parametrize("method", ["dense", "separable"])
+def test_chunked_rows_equal_reference_with_gradients(method):
+    # 3000 rows span several cache-sized chunks on the CPU; values and gradients must not change
+    x1 = _rand(3000, 16, seed=30).requires_grad_()
+    x2 = _rand(3000, 9, seed=31).requires_grad_()
+    w = _rand(3000, 36, seed=32)
+    y = gaunt_product(x1, x2, 5, method=method)
+    assert (y - gaunt_product_dense(x1, x2, 5)).abs().max() < 1e-11
+    g = torch.autograd.grad((y * w).sum(), (x1, x2))
+    r = torch.autograd.grad((gaunt_product_dense(x1, x2, 5) * w).sum(), (x1, x2))
+    assert all((a - b).abs().max() < 1e-11 for a, b in zip(g, r, strict=True))
+    with torch.no_grad():  # the in-place path, and the square x * x
+        assert (gaunt_product(x1, x2, 5, method=method) - y).abs().max() < 1e-12
+        sq = gaunt_product(x1, x1, 6, method=method)
+        assert (sq - gaunt_product_dense(x1, x1.clone(), 6)).abs().max() < 1e-11
+
+
+def test_separable_grid_is_exact_and_minimal():
+    from companion.gaunt import separable_sizes
+
+    assert separable_sizes(2, 2, 4) == (5, 9)
+    x1, x2 = _rand(3, 16, seed=33), _rand(3, 16, seed=34)
+    y = gaunt_product(x1, x2, 6, method="separable")
+    assert (y - gaunt_product_e3nn(x1[:, None], x2[:, None], 6)[:, 0]).abs().max() < 1e-12
+
+
+def test_auto_route_uses_the_table_and_is_not_frozen(monkeypatch):
+    from companion.gaunt import product as P
+
+    x1, x2 = _rand(4, 9, seed=35), _rand(4, 9, seed=36)
+    monkeypatch.setitem(P.ROUTE_THRESHOLDS, ("cpu", F64), (4, 8))
+    assert P.route_for(2, 2, "cpu", F64) == "dense" and P.route_for(5, 5, "cpu", F64) == "fft"
+    assert P.route_for(2, 3, "cpu", F64) == "separable"
+    assert P.route_for(1, 1, "cpu", torch.bfloat16) == P.route_for(1, 1, "cpu", torch.float32)
+    y = gaunt_product(x1, x2)
+    assert P._PLANS[next(k for k in P._PLANS if k[0] == x1.shape and k[6] is None)][0] == "dense"
+    monkeypatch.setitem(P.ROUTE_THRESHOLDS, ("cpu", F64), (-1, 8))
+    P._PLANS.clear()  # a new table takes effect once the plans are cleared (tune_routes does it)
+    assert (gaunt_product(x1, x2) - y).abs().max() < 1e-12
+    assert (
+        P._PLANS[next(k for k in P._PLANS if k[0] == x1.shape and k[6] is None)][0] == "separable"
+    )
+
+
+def test_tune_routes_measures_and_stores(monkeypatch):
+    from companion.gaunt import product as P
+
+    monkeypatch.setattr(P, "ROUTE_THRESHOLDS", {})
+    table = P.tune_routes("cpu", F64, degrees=(1, 2), rows=64, budget_s=0.01)
+    assert [r["L"] for r in table] == [1, 2] and all(r["dense"] > 0 for r in table)
+    dense_max, separable_max = P.ROUTE_THRESHOLDS["cpu", F64]
+    assert -1 <= dense_max <= separable_max <= 4
+    assert P.route_for(1, 1, "cpu", F64) in ("dense", "separable")
+    assert ("cpu", torch.float32) not in P.ROUTE_THRESHOLDS  # measured per dtype
+    with pytest.raises(TypeError, match="dtype"):
+        P.tune_routes("cpu", torch.float16, degrees=(1,))
+
+
+def test_gaunt_tensor_rejects_output_degree_above_sum():
+    # used to return a zero-padded tensor while gaunt_product raised; now both raise
+    from companion.gaunt import gaunt_tensor
+
+    assert gaunt_tensor(1, 1, 2).shape == (4, 4, 9)
+    with pytest.raises(ValueError, match="L_out"):
+        gaunt_tensor(1, 1, 3)
+    with pytest.raises(ValueError, match="L_out"):
+        gaunt_product(torch.zeros(4), torch.zeros(4), 3)
+
+
+def test_fft_breakdown_accounts_for_the_route():
+    from companion.gaunt.bench import fft_breakdown
+
+    r = fft_breakdown(1, rows=64, calls=2)
+    assert r["grid"] == (5, 5) and 0 < r["fft_share"] < 1
+    assert r["total_ms"] == pytest.approx(r["fft_ms"] + r["rest_ms"])
+
+
+# ----------------------------------------------------------------------------- convolution, many-body
+
+
+def _graph(N=6, C=3, L=2, Lf=2, E=15, seed=40):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(N, C, (L + 1) ** 2, generator=g, dtype=F64)
+    ei = torch.randint(0, N, (2, E), generator=g)
+    ev = torch.randn(E, 3, generator=g, dtype=F64)
+    rad = torch.randn(E, C, Lf + 1, generator=g, dtype=F64)
+    return x, ei, ev, rad
+
+
+@pytest.mark.parametrize("L, Lf, L_out", [(2, 2, None), (2, 1, 2), (1, 3, 3), (3, 0, 2)])
+def test_conv_equals_e3nn(L, Lf, L_out):
+    from companion.gaunt import gaunt_conv, gaunt_conv_e3nn
+
+    x, ei, ev, rad = _graph(L=L, Lf=Lf)
+    y = gaunt_conv(x, ei, ev, rad, L_out)
+    assert y.shape == (6, 3, ((L + Lf if L_out is None else L_out) + 1) ** 2)
+    assert (y - gaunt_conv_e3nn(x, ei, ev, rad, L_out)).abs().max() < 1e-12
+
+
+def test_conv_equivariant_and_message_sum():
+    from companion.gaunt import edge_filter, gaunt_conv
+
+    x, ei, ev, rad = _graph()
+    R = _rotation(4)
+    y = gaunt_conv(x, ei, ev, rad, 3)
+    yr = gaunt_conv(x @ _wigner_d(2, R).T, ei, ev @ R.T, rad, 3)
+    assert (yr - y @ _wigner_d(3, R).T).abs().max() < 1e-11
+    # node 0's output is the sum of the products over its incoming edges
+    into0 = (ei[1] == 0).nonzero().flatten()
+    F = edge_filter(ev, rad)
+    ref = sum(gaunt_product_dense(x[ei[0, e]], F[e], 3) for e in into0.tolist())
+    assert (y[0] - ref).abs().max() < 1e-12 if len(into0) else y[0].abs().max() == 0
+
+
+def test_conv_bad_inputs():
+    from companion.gaunt import gaunt_conv
+
+    x, ei, ev, rad = _graph()
+    with pytest.raises(TypeError, match="edge_index"):
+        gaunt_conv(x, ei.double(), ev, rad)
+    with pytest.raises(ValueError, match="edge_index"):
+        gaunt_conv(x, ei + 10, ev, rad)
+    with pytest.raises(ValueError, match="edge_vec"):
+        gaunt_conv(x, ei, torch.zeros_like(ev), rad)
+    with pytest.raises(ValueError, match="radial"):
+        gaunt_conv(x, ei, ev, rad[:, :2])
+    with pytest.raises(ValueError, match="x"):
+        gaunt_conv(x.clone().fill_(float("nan")), ei, ev, rad)
+    with pytest.raises(TypeError, match="edge_vec"):
+        gaunt_conv(x, ei, ev.float(), rad)
+    with pytest.raises(ValueError, match="L_out"):
+        gaunt_conv(x, ei, ev, rad, 5)
+
+
+@pytest.mark.parametrize("nu, L_out", [(1, 2), (2, 4), (3, 2), (4, 3), (5, 2)])
+def test_many_body_power_equals_e3nn_and_pointwise(nu, L_out):
+    from companion.gaunt import gaunt_many_body, gaunt_many_body_e3nn
+
+    x = _rand(2, 3, 9, seed=nu)
+    y = gaunt_many_body([x] * nu, L_out)
+    assert (y - gaunt_many_body_e3nn([x] * nu, L_out)).abs().max() < 1e-11
+    n = _rand(40, 3, seed=50)
+    n = n / n.norm(dim=-1, keepdim=True)
+    full = gaunt_many_body([x] * nu)  # no truncation: the function x(n) ** nu exactly
+    f = (real_spherical_harmonics(2, n) @ x[1, 2]) ** nu
+    assert (real_spherical_harmonics(2 * nu, n) @ full[1, 2] - f).abs().max() < 1e-10
+    assert (full[..., : (L_out + 1) ** 2] - y).abs().max() < 1e-11  # truncation is exact
+
+
+def test_many_body_mixed_factors_and_bad_inputs():
+    from companion.gaunt import gaunt_many_body, gaunt_many_body_e3nn
+
+    xs = [_rand(2, 3, (l + 1) ** 2, seed=60 + l) for l in (1, 2, 0, 3)]
+    assert (gaunt_many_body(xs, 3) - gaunt_many_body_e3nn(xs, 3)).abs().max() < 1e-12
+    with pytest.raises(TypeError, match="xs"):
+        gaunt_many_body(xs[0])
+    with pytest.raises(TypeError, match="xs"):
+        gaunt_many_body([])
+    with pytest.raises(ValueError, match="L_out"):
+        gaunt_many_body(xs, 7)
+    with pytest.raises(ValueError, match=r"xs\[1\]"):
+        gaunt_many_body([xs[0], torch.zeros(2, 3, 5)])
+
+
+def test_bench_thread_clock():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the thread clock is meaningful for one torch thread only
+    try:
+        rows = compare([1], channels=2, e3nn_max=1, grid_max=0, budget_s=0.01, clock="thread")
+    finally:
+        torch.set_num_threads(threads)
+    assert rows[0]["e3nn_ms"] > 0 and rows[0]["separable_ms"] > 0
+    with pytest.raises(ValueError, match="clock"):
+        compare([1], channels=2, e3nn_max=0, grid_max=0, budget_s=0.01, clock="cpu")
+
+
+def test_interaction_benchmarks_run():
+    from companion.gaunt.bench import conv_compare, many_body_compare, simple_table
+
+    rows = conv_compare([1], channels=2, nodes=4, edges=8, budget_s=0.01)
+    assert rows[0]["err"] < 1e-5 and rows[0]["speedup"] > 0
+    rows = many_body_compare([(1, 4)], channels=2, nodes=3, budget_s=0.01)
+    assert rows[0]["err"] < 1e-5 and rows[0]["products"] == "3 vs 2"
+    assert "| 1 | 4 |" in simple_table(rows, ("L", "nu"))

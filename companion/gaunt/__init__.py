@@ -4,6 +4,8 @@
 * :mod:`companion.gaunt.coefficients` — Gaunt coefficients two ways, relation to CG;
 * :mod:`companion.gaunt.product` — :func:`~companion.gaunt.product.gaunt_product` and its
   references (dense, e3nn CG, sphere grid);
+* :mod:`companion.gaunt.interactions` — equivariant convolution and many-body products (the
+  paper's other two uses), each with an e3nn reference;
 * :mod:`companion.gaunt.layers` — :class:`~companion.gaunt.layers.GauntLayer`, an equivariant feature interaction.
 """
 
@@ -14,6 +16,13 @@ from .coefficients import (
     gaunt_tensor,
     gaunt_to_wigner_constant,
     wigner_3j_000,
+)
+from .interactions import (
+    edge_filter,
+    gaunt_conv,
+    gaunt_conv_e3nn,
+    gaunt_many_body,
+    gaunt_many_body_e3nn,
 )
 from .layers import DegreeLinear, GauntLayer
 from .product import (
@@ -26,7 +35,10 @@ from .product import (
     gaunt_product_e3nn,
     gaunt_product_grid,
     grid_resolution,
+    route_for,
+    separable_sizes,
     to_e3nn_layout,
+    tune_routes,
 )
 from .sh_fourier import (
     degree_of,
@@ -58,7 +70,15 @@ __all__ = [
     "gaunt_product_e3nn",
     "gaunt_product_grid",
     "grid_resolution",
+    "route_for",
+    "separable_sizes",
     "to_e3nn_layout",
+    "tune_routes",
+    "edge_filter",
+    "gaunt_conv",
+    "gaunt_conv_e3nn",
+    "gaunt_many_body",
+    "gaunt_many_body_e3nn",
     "degree_of",
     "real_spherical_harmonics",
     "fourier_to_sh",

@@ -140,8 +140,14 @@ def gaunt_tensor(L1: int, L2: int, L_out: int) -> torch.Tensor:
     ``gaunt_tensor(L1, L2, L_out)[i, j, k]`` is :math:`\int Y_i Y_j Y_k`, so the SH
     coefficients of the product of two functions are ``einsum("...i,...j,ijk->...k")``
     (the dense :math:`O(L^6)` reference). Built from :func:`gaunt_from_wigner`; cached.
+    ``L_out > L1 + L2`` is a ValueError, as in :func:`~companion.gaunt.product.gaunt_product`.
     """
     L1, L2, L_out = check_int(L1, "L1"), check_int(L2, "L2"), check_int(L_out, "L_out")
+    if L_out > L1 + L2:  # as gaunt_product: the product has no higher degree
+        raise ValueError(
+            f"L_out must be <= L1 + L2 = {L1 + L2} (the product of degrees {L1} and {L2} "
+            f"has no higher degree), got {L_out}"
+        )
     T = torch.zeros((L1 + 1) ** 2, (L2 + 1) ** 2, (L_out + 1) ** 2, dtype=torch.float64)
     for l1, l2, l3 in allowed_paths(L1, L2, L_out):
         T[l1 * l1 : (l1 + 1) ** 2, l2 * l2 : (l2 + 1) ** 2, l3 * l3 : (l3 + 1) ** 2] = (

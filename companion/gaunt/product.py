@@ -11,7 +11,8 @@ the *Gaunt tensor product* (Luo, Chen & Krishnapriyan, ICLR 2024). Written with
 Clebsch-Gordan coefficients it is the sum over all :math:`O(L^3)` paths
 :math:`(l_1,l_2,l_3)` of :math:`O(L^3)` multiply-adds each: :math:`O(L^6)`.
 
-:func:`gaunt_product` computes the same numbers in :math:`O(L^3)`:
+:func:`gaunt_product` computes the same numbers by three routes. The paper's, ``"fft"``,
+is :math:`O(L^3)`:
 
 1. SH → 2D Fourier coefficients :math:`F_{uv}` (:mod:`companion.gaunt.sh_fourier`);
    the change of basis is sparse (:math:`v=\pm m`), so it is one batched matrix
@@ -21,6 +22,13 @@ Clebsch-Gordan coefficients it is the sum over all :math:`O(L^3)` paths
    product → ``rfft2``, using that the functions are real): :math:`O(L^2\log L)`.
 3. 2D Fourier → SH by the exact projection (one batched matrix product per
    :math:`v`): :math:`O(L^3)`.
+
+``"dense"`` applies steps 1-3 as precomputed dense matrices on the half of the torus grid
+with :math:`\theta\le\pi` (:math:`O(L^4)`, fastest for small degrees); ``"separable"``
+samples on a Gauss-Legendre × equispaced sphere grid through a Legendre sum per order
+:math:`m` and a matmul over :math:`m` (:math:`O(L^3)` in large matrix products, the
+sparsity of the real Gaunt tensor in :math:`m`); ``"auto"`` chooses from measured
+crossovers (:data:`ROUTE_THRESHOLDS`).
 
 References of the same map, for tests and benchmarks: :func:`gaunt_product_dense`
 (dense Gaunt tensor), :func:`gaunt_product_e3nn` (e3nn ``TensorProduct`` with one
@@ -37,6 +45,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
+import numpy as np
 import torch
 from e3nn import o3
 
@@ -47,6 +56,7 @@ from .sh_fourier import (
     cached_on,
     degree_of,
     fourier_to_sh_matrix,
+    real_spherical_harmonics,
     register_builder,
     sh_to_fourier_matrix,
 )
@@ -59,8 +69,12 @@ __all__ = [
     "fft_sizes",
     "dense_sizes",
     "grid_resolution",
+    "separable_sizes",
     "METHODS",
-    "DENSE_MAX_DEGREE",
+    "ROUTE_THRESHOLDS",
+    "CHUNK_FLOATS",
+    "route_for",
+    "tune_routes",
     "e3nn_gaunt_tensor_product",
     "to_e3nn_layout",
     "from_e3nn_layout",
@@ -290,16 +304,261 @@ def _dense_out(L_out: int, Nu: int, Nv: int) -> torch.Tensor:
 register_builder("dense_in", _dense_in)
 register_builder("dense_out", _dense_out)
 
-METHODS = ("auto", "fft", "dense")
-DENSE_MAX_DEGREE = (
-    16  # "auto" uses the dense matrices while L1 + L2 <= this (crossover measured on CPU)
-)
+
+# --------------------------------------------------------------------------- the separable route
+
+
+def separable_sizes(L1: int, L2: int, L_out: int) -> tuple[int, int]:
+    r"""Grid ``(N_θ, N_φ)`` of the separable route: Gauss-Legendre nodes in :math:`\cos\theta`
+    and equispaced azimuths.
+
+    With :math:`d = L_1+L_2+L_{out}`: the azimuthal sum is exact for
+    :math:`f_1f_2\,Y_{l_3m_3}` (frequencies :math:`\le d`) on :math:`N_\varphi = d+1` points;
+    after it, the integrand is a polynomial of degree :math:`\le d` in :math:`\cos\theta`
+    (the powers of :math:`\sin\theta` pair up), exact with :math:`N_\theta=\lfloor d/2\rfloor+1`
+    Gauss-Legendre nodes.
+    """
+    d = L1 + L2 + L_out
+    return d // 2 + 1, d + 1
+
+
+@cache
+def _gauss_legendre(N: int) -> tuple[torch.Tensor, torch.Tensor]:
+    t, w = np.polynomial.legendre.leggauss(N)
+    return torch.from_numpy(t), torch.from_numpy(w)
+
+
+def _sep_legendre(L: int, N_theta: int) -> torch.Tensor:
+    r"""``Λ[m + L, a, s]`` (float64, ``(2L+1, N_θ, L+1)``): the θ factor of :math:`Y_{l m}` at
+    node ``a``, with :math:`l = |m| + s` (zero where :math:`l > L`).
+
+    :math:`Y_{lm}(\theta,\varphi) = Λ_{l|m|}(\theta)\,c_m(\varphi)` with :math:`c_m=\cos m\varphi`
+    (:math:`m\ge0`) or :math:`\sin|m|\varphi` (:math:`m<0`), so :math:`Λ_{l|m|}(\theta)` is
+    :math:`Y_{l|m|}` at :math:`\varphi = 0`."""
+    t, _ = _gauss_legendre(N_theta)
+    pts = torch.stack([torch.zeros_like(t), t, torch.sqrt(1 - t * t)], dim=-1)
+    Y = real_spherical_harmonics(L, pts)  # (N_θ, (L+1)**2)
+    lam = torch.zeros(2 * L + 1, N_theta, L + 1, dtype=torch.float64)
+    for m in range(-L, L + 1):
+        for s in range(L + 1 - abs(m)):
+            l = abs(m) + s
+            lam[m + L, :, s] = Y[:, l * l + l + abs(m)]
+    return lam
+
+
+def _sep_in_index(L: int) -> torch.Tensor:
+    """Gather index ``((2L+1)(L+1),)``: slot ``(m, s)`` ← the e3nn index of ``(|m|+s, m)``;
+    slots with ``|m|+s > L`` read index 0, which their zero column of Λ cancels."""
+    idx = torch.zeros(2 * L + 1, L + 1, dtype=torch.int64)
+    for m in range(-L, L + 1):
+        for s in range(L + 1 - abs(m)):
+            l = abs(m) + s
+            idx[m + L, s] = l * l + l + m
+    return idx.reshape(-1)
+
+
+def _azimuths(L: int, N_phi: int) -> torch.Tensor:
+    """``c[m + L, b]`` (float64, ``(2L+1, N_φ)``): cos(mφ_b) for m >= 0, sin(|m|φ_b) for m < 0."""
+    phi = 2 * math.pi * torch.arange(N_phi, dtype=torch.float64) / N_phi
+    m = torch.arange(-L, L + 1, dtype=torch.float64)[:, None]
+    return torch.where(m >= 0, torch.cos(m * phi), torch.sin(-m * phi))
+
+
+def _sep_synthesis(L: int, N_phi: int) -> torch.Tensor:
+    """``(N_φ, 2L+1)``: azimuthal coefficients → samples."""
+    return _azimuths(L, N_phi).T.contiguous()
+
+
+def _sep_analysis(L_out: int, N_phi: int) -> torch.Tensor:
+    """``(2L_out+1, N_φ)``: samples → azimuthal coefficients (exact quadrature, 2π / N_φ)."""
+    return _azimuths(L_out, N_phi) * (2 * math.pi / N_phi)
+
+
+def _sep_projection(L_out: int, N_theta: int) -> torch.Tensor:
+    """``(2L_out+1, L_out+1, N_θ)``: Gauss-Legendre weight times Λ, the θ part of the projection."""
+    _, w = _gauss_legendre(N_theta)
+    return (_sep_legendre(L_out, N_theta) * w[:, None]).transpose(1, 2).contiguous()
+
+
+def _sep_out_index(L_out: int) -> torch.Tensor:
+    """Gather index from the ``(m, s)`` slots back to the e3nn order."""
+    idx = [
+        (m + L_out) * (L_out + 1) + l - abs(m) for l in range(L_out + 1) for m in range(-l, l + 1)
+    ]
+    return torch.tensor(idx, dtype=torch.int64)
+
+
+register_builder("sep_lam", _sep_legendre)
+register_builder("sep_in_idx", _sep_in_index)
+register_builder("sep_syn", _sep_synthesis)
+register_builder("sep_ana", _sep_analysis)
+register_builder("sep_proj", _sep_projection)
+register_builder("sep_out_idx", _sep_out_index)
+
+
+def _sep_to_grid(x: torch.Tensor, L: int, N_theta: int, N_phi: int) -> torch.Tensor:
+    """``x: (c, (L+1)**2)`` → samples ``(N_φ, N_θ · c)`` (the chunk's rows last, so that every
+    step is one large matrix product)."""
+    c = x.shape[0]
+    lam = cached_on("sep_lam", (L, N_theta), x.device, x.dtype)
+    idx = cached_on("sep_in_idx", (L,), x.device, torch.int64)
+    syn = cached_on("sep_syn", (L, N_phi), x.device, x.dtype)
+    X = x.t().contiguous().index_select(0, idx).view(2 * L + 1, L + 1, c)
+    A = torch.bmm(lam, X)  # (2L+1, N_θ, c): per order m, a Legendre sum over l
+    return syn @ A.view(2 * L + 1, N_theta * c)
+
+
+def _separable_chunk(
+    a: torch.Tensor,
+    b: torch.Tensor | None,
+    consts: tuple,
+    inplace: bool,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One chunk of the separable route: ``a: (c, K1)``, ``b: (c, K2)`` (None: square ``a``)."""
+    L1, L2, L_out, N_theta, N_phi = consts
+    c = a.shape[0]
+    s1 = _sep_to_grid(a, L1, N_theta, N_phi)
+    if b is None:
+        s = s1.square_() if inplace else s1.square()
+    else:
+        s2 = _sep_to_grid(b, L2, N_theta, N_phi)
+        s = s1.mul_(s2) if inplace else s1 * s2
+    ana = cached_on("sep_ana", (L_out, N_phi), a.device, a.dtype)
+    proj = cached_on("sep_proj", (L_out, N_theta), a.device, a.dtype)
+    idx = cached_on("sep_out_idx", (L_out,), a.device, torch.int64)
+    B = (ana @ s).view(2 * L_out + 1, N_theta, c)
+    Y = torch.bmm(proj, B).view((2 * L_out + 1) * (L_out + 1), c)
+    y = Y.index_select(0, idx).t()
+    return y if out is None else out.copy_(y)
+
+
+def _dense_chunk(
+    a: torch.Tensor,
+    b: torch.Tensor | None,
+    consts: tuple,
+    inplace: bool,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """One chunk of the dense route (three matrix products)."""
+    M1, M2, M_out = (cached_on(name, args, a.device, a.dtype) for name, args in consts)
+    s1 = a @ M1
+    if b is None:
+        s = s1.square_() if inplace else s1.square()
+    else:
+        s = s1.mul_(b @ M2) if inplace else s1 * (b @ M2)
+    return s @ M_out if out is None else torch.mm(s, M_out, out=out)
+
+
+#: Floats of intermediate samples per chunk on the CPU (about 256 KB in float32): the
+#: intermediates stay in cache, which measured 2-4x faster than one pass over a large batch.
+CHUNK_FLOATS = 1 << 16
+
+
+def _chunked(
+    fn, a: torch.Tensor, b: torch.Tensor | None, consts: tuple, width: int, n_out: int
+) -> torch.Tensor:
+    """Apply ``fn`` to row chunks of the flat inputs ``a, b: (n, K)``; ``width`` is the
+    number of intermediate samples per row. One chunk on accelerators."""
+    n = a.shape[0]
+    grad = torch.is_grad_enabled() and (a.requires_grad or (b is not None and b.requires_grad))
+    rows = n if a.device.type != "cpu" else max(32, CHUNK_FLOATS // max(width, 1))
+    if n <= rows:
+        return fn(a, b, consts, not grad)
+    if grad:  # autograd: no writes into a shared output
+        parts = [
+            fn(a[s : s + rows], None if b is None else b[s : s + rows], consts, False)
+            for s in range(0, n, rows)
+        ]
+        return torch.cat(parts)
+    out = a.new_empty(n, n_out)
+    for s in range(0, n, rows):
+        fn(a[s : s + rows], None if b is None else b[s : s + rows], consts, True, out[s : s + rows])
+    return out
+
+
+# --------------------------------------------------------------------------- route choice
+
+METHODS = ("auto", "dense", "separable", "fft")
+
+#: Measured crossovers per (device type, compute dtype): ``"auto"`` runs ``"dense"`` while
+#: ``L1 + L2 <= dense_max``, ``"separable"`` while ``L1 + L2 <= separable_max``, else
+#: ``"fft"``. The CPU entries come from :func:`tune_routes` (one thread, 4096 rows,
+#: ``L1 = L2 = L``, ``L_out = 2L``, L up to 24); a device or dtype without an entry is
+#: measured by :func:`tune_routes` on its first ``"auto"`` call.
+ROUTE_THRESHOLDS: dict[tuple[str, torch.dtype], tuple[int, int]] = {
+    ("cpu", torch.float32): (6, 48),
+    ("cpu", torch.float64): (6, 48),
+}
+
+
+def route_for(L1: int, L2: int, device: torch.device | str, dtype: torch.dtype) -> str:
+    """The route ``"auto"`` takes for input degrees ``L1, L2`` on ``device`` in ``dtype``
+    (the compute dtype: float16/bfloat16 count as float32); measures the device first if
+    :data:`ROUTE_THRESHOLDS` has no entry for it."""
+    L1, L2 = check_int(L1, "L1"), check_int(L2, "L2")
+    device = torch.device(device)
+    dtype = _COMPUTE.get(dtype, dtype)
+    key = (device.type, dtype)
+    if key not in ROUTE_THRESHOLDS:  # a short measurement, once per device type and dtype
+        tune_routes(device, dtype, degrees=(1, 2, 3, 4, 6, 8, 12), budget_s=0.05)
+    dense_max, separable_max = ROUTE_THRESHOLDS[key]
+    if L1 + L2 <= dense_max:
+        return "dense"
+    return "separable" if L1 + L2 <= separable_max else "fft"
+
+
+def tune_routes(
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    degrees: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24),
+    rows: int = 4096,
+    budget_s: float = 0.2,
+    *,
+    store: bool = True,
+) -> list[dict]:
+    """Time the three routes at ``L1 = L2 = L``, ``L_out = 2L`` on ``rows`` random rows and
+    (``store=True``) set :data:`ROUTE_THRESHOLDS` for ``(device type, dtype)`` from the result:
+    ``dense_max`` = 2 × the largest L at which ``"dense"`` was the fastest route, and
+    ``separable_max`` just below the first larger ``2L`` at which ``"fft"`` beat
+    ``"separable"`` (the largest measured ``2L`` if it never did). Clears the plan cache.
+    Returns one dict per L with the median wall times in ms and the fastest route."""
+    from ..utils import median_time
+
+    device = torch.device(device)
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    rows = check_int(rows, "rows", minimum=1)
+    g = torch.Generator().manual_seed(0)
+    table = []
+    for L in degrees:
+        L = check_int(L, "degrees")
+        x1 = torch.randn(rows, (L + 1) ** 2, generator=g, dtype=dtype).to(device)
+        x2 = torch.randn(rows, (L + 1) ** 2, generator=g, dtype=dtype).to(device)
+        row: dict = {"L": L}
+        with torch.no_grad():
+            for m in METHODS[1:]:
+                fn = lambda m=m, a=x1, b=x2, L=L: gaunt_product(a, b, 2 * L, method=m)  # noqa: E731
+                row[m] = 1e3 * median_time(
+                    fn, device=device, warmup=1, min_repeats=3, budget_s=budget_s
+                )
+        row["fastest"] = min(METHODS[1:], key=lambda m: row[m])
+        table.append(row)
+    if store:
+        won = [2 * row["L"] for row in table if row["fastest"] == "dense"]
+        dense_max = max(won, default=-1)
+        lost = [2 * r["L"] for r in table if 2 * r["L"] > dense_max and r["separable"] > r["fft"]]
+        # up to the first degree where "fft" beat "separable" (else the whole measured range)
+        separable_max = min(lost) - 1 if lost else 2 * max(row["L"] for row in table)
+        ROUTE_THRESHOLDS[device.type, dtype] = (dense_max, max(separable_max, dense_max))
+        _PLANS.clear()
+    return table
 
 
 def gaunt_product(
     x1: torch.Tensor, x2: torch.Tensor, L_out: int | None = None, *, method: str = "auto"
 ) -> torch.Tensor:
-    r"""SH coefficients of the product :math:`f_1 f_2` up to degree ``L_out``, through the 2D Fourier basis.
+    r"""SH coefficients of the product :math:`f_1 f_2` up to degree ``L_out``.
 
     Args:
         x1: ``(..., (L1+1)**2)`` real SH coefficients of :math:`f_1` (e3nn order and
@@ -307,14 +566,27 @@ def gaunt_product(
         x2: ``(..., (L2+1)**2)``; its leading dimensions broadcast with those of ``x1``.
         L_out: the highest output degree, ``0 <= L_out <= L1 + L2`` (default ``L1 + L2``,
             which loses nothing: the product has no higher degree).
-        method: ``"fft"``: SH → 2D Fourier (sparse, one batched matmul per :math:`v`) →
-            ``irfft2`` → pointwise product → ``rfft2`` → SH, :math:`O(L^3)` per channel;
-            ``"dense"``: the same two linear maps (SH → samples on the torus grid by the
-            inverse DFT, and back) applied as precomputed dense real matrices, keeping only the
-            half of the torus grid with :math:`\theta\le\pi` (the other half repeats the same
-            points of the sphere): :math:`O(L^4)` per channel but three BLAS calls, faster for
-            small degrees; ``"auto"``: ``"dense"`` while
-            ``L1 + L2 <= DENSE_MAX_DEGREE``, else ``"fft"``.
+        method: three exact implementations of the same map, all of the form
+            "samples of :math:`f_1` and :math:`f_2` on a grid → pointwise product →
+            projection":
+
+            * ``"fft"`` (the paper's): SH → 2D Fourier (sparse, one batched matmul per
+              :math:`v`) → ``irfft2`` → pointwise product → ``rfft2`` → SH;
+              :math:`O(L^3)` per channel, but the FFTs are tiny (:math:`\sim 4L` points)
+              and their per-transform cost dominates at small :math:`L`;
+            * ``"dense"``: the same two linear maps (SH → torus samples with
+              :math:`\theta\le\pi`, and back) as precomputed dense matrices: :math:`O(L^4)`
+              per channel in three BLAS calls, fastest for small degrees;
+            * ``"separable"``: uses that :math:`Y_{lm}=Λ_{l|m|}(\theta)c_m(\varphi)`: per
+              order :math:`m` a Legendre sum over :math:`l` at Gauss-Legendre nodes
+              (one batched matmul), then a matmul over :math:`m` to the azimuths, and the
+              transpose steps back (:func:`separable_sizes`); :math:`O(L^3)` per channel in
+              five large matrix products;
+            * ``"auto"``: chosen per degree from the measured crossovers of the device and
+              dtype (:data:`ROUTE_THRESHOLDS`, :func:`route_for`).
+
+            On the CPU, ``"dense"`` and ``"separable"`` process the rows in chunks whose
+            intermediates fit in cache (:data:`CHUNK_FLOATS`).
 
     Returns:
         ``(..., (L_out+1)**2)`` on the inputs' device, in their dtype (float16 and
@@ -354,17 +626,18 @@ def gaunt_product(
         return x1.new_zeros(*batch, consts)
     a = x1 if x1.dtype == dtype else x1.to(dtype)
     b = x2 if x2.dtype == dtype else x2.to(dtype)
-    if kind == "dense":
-        M1, M2, M_out = (cached_on(name, args, a.device, dtype) for name, args in consts)
-        s1 = a @ M1
-        y = (s1 * (s1 if x2 is x1 else b @ M2)) @ M_out
-    else:
+    if kind == "fft":
         (L1, L2, L_out, Nu, Nv) = consts
         s1 = _to_torus(a, L1, Nu, Nv)
         s2 = s1 if x2 is x1 else _to_torus(b, L2, Nu, Nv)
         y = _from_torus(s1 * s2, L_out, Nu, Nv)
-    if y.shape[:-1] != batch:
-        y = y.expand(*batch, y.shape[-1])
+        if y.shape[:-1] != batch:
+            y = y.expand(*batch, y.shape[-1])
+    else:
+        fn, args, width, n_out = consts
+        a_rows = a.expand(*batch, a.shape[-1]).reshape(-1, a.shape[-1])
+        b_rows = None if x2 is x1 else b.expand(*batch, b.shape[-1]).reshape(-1, b.shape[-1])
+        y = _chunked(fn, a_rows, b_rows, args, width, n_out).reshape(*batch, n_out)
     return y if y.dtype == out_dtype else y.to(out_dtype)
 
 
@@ -376,12 +649,14 @@ def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
     """Validate the arguments of :func:`gaunt_product` and choose what to run (cached per signature)."""
     L1, L2, L_out, batch = _check_pair(x1, x2, L_out)
     check_choice(method, "method", METHODS)
-    if method == "auto":
-        method = "dense" if L1 + L2 <= DENSE_MAX_DEGREE else "fft"
-    out_dtype = check_tensor(x1, "x1").dtype  # already checked by _check_pair; narrows the type
+    x1 = check_tensor(x1, "x1")  # already checked by _check_pair; narrows the type
+    out_dtype = x1.dtype
     dtype = _COMPUTE[out_dtype]
+    if method == "auto":
+        method = route_for(L1, L2, x1.device, dtype)
     if math.prod(batch) == 0:  # nothing to multiply (and some FFT back-ends reject empty batches)
         return "empty", (L_out + 1) ** 2, batch, out_dtype, dtype
+    n_out = (L_out + 1) ** 2
     if method == "dense":
         Nu, Nv = dense_sizes(L1, L2, L_out)
         consts = (
@@ -389,7 +664,11 @@ def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
             ("dense_in", (L2, Nu, Nv)),
             ("dense_out", (L_out, Nu, Nv)),
         )
-        return "dense", consts, batch, out_dtype, dtype
+        return "dense", (_dense_chunk, consts, (Nu // 2 + 1) * Nv, n_out), batch, out_dtype, dtype
+    if method == "separable":
+        Nt, Np = separable_sizes(L1, L2, L_out)
+        sizes = (L1, L2, L_out, Nt, Np)
+        return "separable", (_separable_chunk, sizes, Nt * Np, n_out), batch, out_dtype, dtype
     Nu, Nv = fft_sizes(L1, L2, L_out)
     return "fft", (L1, L2, L_out, Nu, Nv), batch, out_dtype, dtype
 
