@@ -218,6 +218,7 @@ def train_regressor(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     result = TrainResult()
     n = x.shape[0]
+    losses, penalties = [], []  # detached, on the device: read once at the end, not per step
     for _ in progress(range(steps), desc=desc or type(model).__name__):
         idx = torch.randint(0, n, (min(batch_size, n),), generator=generator).to(x.device)
         xb, yb = x[idx], y[idx]
@@ -234,8 +235,10 @@ def train_regressor(
         (loss + equiv_weight * penalty).backward()
         opt.step()
         sched.step()
-        result.losses.append(float(loss.detach()))
-        result.penalties.append(float(penalty.detach()))
+        losses.append(loss.detach())
+        penalties.append(penalty.detach())
+    result.losses.extend(torch.stack(losses).tolist())
+    result.penalties.extend(torch.stack(penalties).tolist())
     return result
 
 
