@@ -34,7 +34,7 @@ export PYTHONHASHSEED := 0
 # threads spin-wait on each other and small-model training slows down ~20x.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install course-install course book test lint format dist unit notebooks build-check browser-check browser clean clean-cache cache-key
+.PHONY: install course-install course book test lint format dist unit notebooks build-check browser-check browser clean clean-cache cache-key full smoke
 
 install: $(STAMP)
 
@@ -125,6 +125,20 @@ browser-check: browser
 
 test: lint unit notebooks build-check browser-check
 	@echo "make test: all green"
+
+# Every chapter at COMPANION_SCALE=full on the best device (COMPANION_DEVICE overrides it):
+# results/<chapter>.json with each claim's numbers and verdict, device, wall time, versions.
+# Hours on a CPU; meant for a GPU. `make smoke` runs the same configuration for SMOKE_STEPS
+# iterations of every long loop and records results/<chapter>.smoke.json with the time per
+# step and the projected full run. Pick chapters with CHAPTERS="notebooks/04_*.ipynb".
+CHAPTERS ?= $(sort $(wildcard notebooks/*.ipynb))
+SMOKE_STEPS ?= 5
+
+full: install
+	$(PY) tools/full_run.py $(CHAPTERS)
+
+smoke: install
+	$(PY) tools/full_run.py --smoke $(SMOKE_STEPS) $(CHAPTERS)
 
 clean:
 	rm -rf $(BUILD) dist build

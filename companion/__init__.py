@@ -5,7 +5,8 @@ Core (shared by every chapter):
 * :mod:`companion.utils` — device choice, seeding, progress bars, run scale;
 * :mod:`companion.checks` — argument validation with clear errors;
 * :mod:`companion.groups` — groups, representations, equivariance error;
-* :mod:`companion.viz` — matplotlib style, plotly slider figures, live widgets.
+* :mod:`companion.viz` — matplotlib style, plotly slider figures, live widgets;
+* :mod:`companion.datasets` — full data sets on demand (only at ``COMPANION_SCALE=full``).
 
 One module or subpackage per chapter builds on the core and on libraries only,
 never on another chapter's module.

@@ -162,7 +162,7 @@ def _dataset(dataset: str | Dataset) -> Dataset:
 
 
 def dataset_dir(dataset: str | Dataset, root: str | os.PathLike | None = None) -> Path:
-    """The folder of ``dataset`` (a name in :data:`DATASETS`): ``root``, else
+    """The folder of ``dataset`` (a name in ``DATASETS``): ``root``, else
     ``data_home() / name``. Nothing is created or checked."""
     ds = _dataset(dataset)
     if root is None:
@@ -271,10 +271,11 @@ def fetch(
     """Make sure every file of ``dataset`` is in its folder, downloading what is absent.
 
     Args:
-        dataset: a name in :data:`DATASETS` (``"mnist"``, ``"affnist"``) or a :class:`Dataset`.
+        dataset: a name in ``DATASETS`` (``"mnist"``, ``"affnist"``) or a :class:`Dataset`.
         root: the data set's folder; default :func:`dataset_dir` (``COMPANION_DATA`` or the
             user cache, then the data set's name).
-        paths: only these files of the data set (their ``Remote.path``); default all.
+        paths: only these files of the data set (their ``Remote.path``); default all. A
+            gunzipped copy of a ``.gz`` file (the same path without ``.gz``) counts as present.
         verify: also check the SHA-256 of files already present (where one is pinned and
             the file is the download itself, not a member extracted from a zip); a file
             that fails is reported, never deleted.
@@ -301,11 +302,13 @@ def fetch(
         if unknown:
             raise ValueError(f"paths {unknown} are not files of {ds.name}: {sorted(known)}")
         files = tuple(known[p] for p in dict.fromkeys(paths))
-    missing = [f for f in files if not (folder / f.path).is_file()]
+    # a gunzipped copy of a .gz file counts as present (the loaders read either), unverified
+    unzipped = [f for f in files if f.path.endswith(".gz") and (folder / f.path[:-3]).is_file()]
+    missing = [f for f in files if not (folder / f.path).is_file() and f not in unzipped]
     if verify:
         for f in files:
             path = folder / f.path
-            if f.sha256 is not None and f.member is None and f not in missing:
+            if f.sha256 is not None and f.member is None and path.is_file():
                 got = _sha256(path)
                 if got != f.sha256:
                     raise ValueError(

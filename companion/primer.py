@@ -227,8 +227,10 @@ def train_regressor(
         raise ValueError(f"equiv_weight must be >= 0, got {equiv_weight}")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    losses, penalties = [], []
     n = x.shape[0]
+    # detached, on the device: read once at the end, not per step
+    losses: list[torch.Tensor] = []
+    penalties: list[torch.Tensor] = []
     for _ in progress(range(steps), desc=desc or type(model).__name__):
         idx = torch.randint(0, n, (min(batch_size, n),), generator=generator).to(x.device)
         xb, yb = x[idx], y[idx]

@@ -22,7 +22,7 @@ import random
 import statistics
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -214,7 +214,56 @@ def progress(
     quiet = in_book_build() or os.environ.get("CI", "").lower() in ("1", "true")
     kwargs.setdefault("disable", quiet)
     kwargs.setdefault("leave", False)
-    return iter(tqdm(iterable, desc=desc, total=total, **kwargs))
+    if total is None and isinstance(iterable, Sized):
+        total = len(iterable)
+    bar = iter(tqdm(iterable, desc=desc, total=total, **kwargs))
+    steps = smoke_steps()
+    return bar if steps is None else _smoke(bar, desc, total, steps)
+
+
+def smoke_steps() -> int | None:
+    """``COMPANION_SMOKE``: run only this many iterations of every :func:`progress` loop.
+
+    The smoke mode of ``make full`` (``tools/full_run.py --smoke``): the full configuration
+    (same models, data and code paths) for a few steps of each long loop, to time a step
+    and project the full run. ``None`` (unset or empty) runs every iteration.
+    """
+    raw = os.environ.get("COMPANION_SMOKE", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"COMPANION_SMOKE must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+def _smoke(it: Iterator[T], desc: str | None, total: int | None, steps: int) -> Iterator[T]:
+    """The first ``steps`` items of ``it``; the loop's timing is appended as one JSON line
+    ``{"desc", "total", "done", "seconds", "first_step_seconds"}`` to ``COMPANION_SMOKE_LOG``
+    when it is set."""
+    import json
+
+    start, done, first = time.perf_counter(), 0, None
+    try:
+        for item in it:
+            if done == steps:
+                break
+            yield item  # the loop body runs here, inside the timed span
+            done += 1
+            if done == 1:  # the first step carries the warm-up (allocation, caches)
+                first = time.perf_counter() - start
+    finally:
+        seconds = time.perf_counter() - start
+        log = os.environ.get("COMPANION_SMOKE_LOG", "").strip()
+        if log:
+            record = {
+                "desc": desc,
+                "total": total,
+                "done": done,
+                "seconds": seconds,
+                "first_step_seconds": first,
+            }
+            with open(log, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
 
 
 @contextmanager

@@ -340,3 +340,32 @@ def test_affine_element_builds_rotation_shear_scaling_and_two_bumps_is_asymmetri
         primer.affine_element("0")
     with pytest.raises(ValueError, match="x must have shape"):
         primer.two_bumps(torch.zeros(3, 3))
+
+
+# --------------------------------------------------------------------------- CUDA
+
+
+@pytest.mark.cuda
+def test_training_and_wigner_on_cuda_match_cpu(exact_fp32):
+    x, y = primer.make_pointclouds(64, 4, generator=torch.Generator().manual_seed(0))
+    for options in ({}, {"augment": True}, {"equiv_weight": 1.0}):
+        runs = {}
+        for device in ("cpu", "cuda"):
+            torch.manual_seed(0)
+            model = primer.PointMLP(4, hidden=16).to(device)
+            res = primer.train_regressor(
+                model,
+                x.to(device),
+                y.to(device),
+                steps=10,
+                generator=torch.Generator().manual_seed(1),
+                **options,
+            )
+            assert next(model.parameters()).device.type == device
+            runs[device] = torch.tensor(res.losses + res.penalties)
+        torch.testing.assert_close(runs["cuda"], runs["cpu"], rtol=1e-3, atol=1e-6)
+    r = G.haar_so3(4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    for deg in (1, 2, 3):
+        d_cuda = primer.wigner_d(deg, r.cuda())
+        assert d_cuda.device.type == "cuda"
+        torch.testing.assert_close(d_cuda.cpu(), primer.wigner_d(deg, r), atol=1e-10, rtol=0)
