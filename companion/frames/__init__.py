@@ -47,7 +47,7 @@ from .nbody import (
     charged_particles,
     charged_particles_splits,
     coulomb_forces,
-    energy,
+    nbody_energy,
     simulate,
 )
 from .pca import (
@@ -94,7 +94,7 @@ __all__ = [
     "charged_particles",
     "charged_particles_splits",
     "coulomb_forces",
-    "energy",
+    "nbody_energy",
     "simulate",
     "DEGENERATE_POLICIES",
     "FRAME_GROUPS",

@@ -12,7 +12,7 @@ from .data import (
     affine_warp,
     load_affnist,
     load_mnist_idx,
-    mnist_sample,
+    mnist_digits,
     prepare_digits,
     random_affine,
 )
@@ -53,8 +53,8 @@ from .layers import (
     ImplicitKernel,
     LiftingConv,
     PlainCNN,
-    accuracy,
     bump_mask,
+    classifier_accuracy,
     kernel_offsets,
     predict,
     train_classifier,
@@ -63,7 +63,7 @@ from .layers import (
 __all__ = [
     "affine_warp",
     "random_affine",
-    "mnist_sample",
+    "mnist_digits",
     "prepare_digits",
     "load_mnist_idx",
     "load_affnist",
@@ -105,5 +105,5 @@ __all__ = [
     "WINDOWS",
     "train_classifier",
     "predict",
-    "accuracy",
+    "classifier_accuracy",
 ]
