@@ -643,3 +643,21 @@ def test_train_nbody_records_losses_and_test_curve_and_repeats():
     assert not torch.equal(run(True).losses, a.losses)  # augmentation draws from the stream
     with pytest.raises(TypeError, match="data must be an NBodyData"):
         train_nbody(GNNBackbone(8, 1), data.x, steps=1)
+
+
+def test_frames_take_the_core_group_objects_for_the_same_groups():
+    from companion.frames import FrameAveraging, frame_group, pca_frame
+
+    x = torch.randn(3, 6, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for name in ("O(3)", "SO(3)"):
+        by_object = pca_frame(x, groups.get_group(name))
+        by_name = pca_frame(x, name)
+        assert by_object.group == name
+        torch.testing.assert_close(by_object.basis, by_name.basis, rtol=0, atol=0)
+        assert torch.equal(by_object.signs, by_name.signs)
+    assert FrameAveraging(lambda x: x.sum((1, 2)), group=groups.so3()).group == "SO(3)"
+    assert frame_group("E(3)") == "E(3)"
+    with pytest.raises(ValueError, match="group must be one of"):
+        frame_group(groups.so2())
+    with pytest.raises(TypeError, match="group must be a str"):
+        frame_group(3)
