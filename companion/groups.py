@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 
@@ -40,6 +40,7 @@ __all__ = [
     "GROUP_NAMES",
     "MATRIX_GROUP_KINDS",
     "PLANES",
+    "GroupLike",
     "MatrixGroup",
     "so2",
     "so3",
@@ -145,21 +146,52 @@ def haar_o3(
 
 
 def sample(
-    group: str | MatrixGroup,
+    group: str | GroupLike,
     n: int,
     *,
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Draw ``n`` Haar-uniform elements of ``group``: a :class:`MatrixGroup` or a name in
+    """Draw ``n`` elements of ``group`` (Haar-uniform for the compact ones): a group object
+    (:class:`GroupLike`) or a name in
     :data:`GROUP_NAMES` (resolved by :func:`get_group`). Returns ``(n, d, d)``."""
-    if not isinstance(group, MatrixGroup):
+    if isinstance(group, str):
         group = get_group(group)
+    elif not isinstance(group, GroupLike):
+        raise TypeError(f"group must be a str or a group object, got {type(group).__name__}")
     return group.sample(n, generator=generator, dtype=dtype, device=device)
 
 
 # --------------------------------------------------------------------------- group objects
+
+
+@runtime_checkable
+class GroupLike(Protocol):
+    """What a group object offers: ``name``, Lie-algebra generators ``lie: (m, d, d)``,
+    ``sample(n, generator=) -> (n, d, d)`` and ``contains(g) -> (...)`` bool.
+
+    :class:`MatrixGroup` is the compact kind (closed subgroups of O(d), Haar samplers); a
+    chapter whose groups have no Haar probability implements this protocol in its own
+    module (``companion.lie.LinearGroup`` for GL⁺(2) and SL(2)).
+    """
+
+    name: str
+
+    @property
+    def lie(self) -> torch.Tensor: ...
+
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor: ...
+
+    def contains(self, g: torch.Tensor, atol: float = 1e-6) -> torch.Tensor: ...
+
 
 MATRIX_GROUP_KINDS = ("SO(2)", "SO(3)", "O(3)", "O(2)")
 """The kinds of :class:`MatrixGroup`; each has its own Haar sampler (``O(2)`` in a plane of 3-D)."""

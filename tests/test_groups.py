@@ -299,7 +299,8 @@ def test_equivariance_error_rejects_an_output_action_that_returns_no_tensor():
 @pytest.mark.parametrize("name", G.GROUP_NAMES)
 def test_the_registry_resolves_every_name_to_a_group_whose_samples_it_contains(name):
     group = G.get_group(name)
-    assert isinstance(group, G.MatrixGroup) and group.name == name
+    assert isinstance(group, G.MatrixGroup) and isinstance(group, G.GroupLike)
+    assert group.name == name
     assert G.get_group(name) is not group  # built fresh: no shared mutable state
     g = G.sample(group, 32, generator=gen(0), dtype=torch.float64)
     assert g.shape == (32, group.dim, group.dim) and bool(group.contains(g).all())

@@ -736,3 +736,32 @@ def test_small_group_scale_reduces_monte_carlo_noise_of_invariant_features():
             f = torch.stack([model.features(xs, model.draw_samples(gen)) for _ in range(6)])
         spread[gs] = float(f.std(0).mean() / f.mean(0).std(0).mean())
     assert spread[1 / 16] < 0.5 * spread[1.0], spread
+
+
+def test_linear_groups_are_core_group_objects():
+    from companion import groups as core_groups
+
+    for alias, name in (("gl2", "GL+(2)"), ("SL(2)", "SL(2)")):
+        grp = lie.LinearGroup(alias)
+        assert grp.name == name and isinstance(grp, core_groups.GroupLike)
+        assert grp.lie.shape == (lie.algebra_dim(name), 2, 2)
+        drawn = core_groups.sample(grp, 16, generator=torch.Generator().manual_seed(4))
+        ref = lie.sample_group(name, 16, rot="uniform", generator=torch.Generator().manual_seed(4))
+        assert torch.equal(drawn, ref.g) and bool(grp.contains(drawn.double()).all())
+        # exp of an algebra element lies in the group
+        assert bool(grp.contains(torch.linalg.matrix_exp(0.3 * grp.lie)).all())
+    f64 = torch.float64
+    stretch, flip = (
+        torch.diag(torch.tensor([2.0, 1.0], dtype=f64)),
+        torch.diag(torch.tensor([-1.0, 1.0], dtype=f64)),
+    )
+    assert bool(lie.LinearGroup("GL+(2)").contains(stretch))
+    assert not bool(lie.LinearGroup("SL(2)").contains(stretch))
+    assert not bool(lie.LinearGroup("GL+(2)").contains(flip))
+    assert not bool(lie.LinearGroup("GL+(2)").contains(torch.full((2, 2), math.nan, dtype=f64)))
+    with pytest.raises(TypeError, match="name must be a string"):
+        lie.LinearGroup(2)
+    with pytest.raises(ValueError, match="name must be one of"):
+        lie.LinearGroup("SO(2)")
+    with pytest.raises(TypeError, match="group must be a str or a group object"):
+        core_groups.sample(3.0, 2)

@@ -37,6 +37,7 @@ from .groups import (
 from .haar import (
     ROTATION_SAMPLERS,
     GroupSample,
+    LinearGroup,
     haar_density_entries,
     haar_density_log,
     haar_density_polar,
@@ -94,6 +95,7 @@ __all__ = [
     "importance_weights",
     "haar_integral",
     "ROTATION_SAMPLERS",
+    "LinearGroup",
     "kernel_offsets",
     "bump_mask",
     "ImplicitKernel",
