@@ -21,8 +21,8 @@ for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 
@@ -37,6 +37,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GROUPS",
+    "GROUP_NAMES",
+    "MATRIX_GROUP_KINDS",
+    "PLANES",
+    "GroupLike",
+    "MatrixGroup",
+    "so2",
+    "so3",
+    "o3",
+    "o2_plane",
+    "get_group",
     "Representation",
     "SCALAR",
     "PSEUDOSCALAR",
@@ -62,7 +72,7 @@ __all__ = [
 ]
 
 GROUPS = ("SO(2)", "SO(3)", "O(3)")
-"""Names accepted by :func:`sample`."""
+"""The compact groups of the core by name (:data:`GROUP_NAMES` adds the O(2) planes)."""
 
 
 # --------------------------------------------------------------------------- sampling
@@ -136,17 +146,249 @@ def haar_o3(
 
 
 def sample(
-    group: str,
+    group: str | GroupLike,
     n: int,
     *,
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Draw ``n`` Haar-uniform elements of ``group`` (one of :data:`GROUPS`)."""
-    samplers = {"SO(2)": haar_so2, "SO(3)": haar_so3, "O(3)": haar_o3}
-    check_choice(group, "group", GROUPS)
-    return samplers[group](n, generator=generator, dtype=dtype, device=device)
+    """Draw ``n`` elements of ``group`` (Haar-uniform for the compact ones): a group object
+    (:class:`GroupLike`) or a name in
+    :data:`GROUP_NAMES` (resolved by :func:`get_group`). Returns ``(n, d, d)``."""
+    if isinstance(group, str):
+        group = get_group(group)
+    elif not isinstance(group, GroupLike):
+        raise TypeError(f"group must be a str or a group object, got {type(group).__name__}")
+    return group.sample(n, generator=generator, dtype=dtype, device=device)
+
+
+# --------------------------------------------------------------------------- group objects
+
+
+@runtime_checkable
+class GroupLike(Protocol):
+    """What a group object offers: ``name``, Lie-algebra generators ``lie: (m, d, d)``,
+    ``sample(n, generator=) -> (n, d, d)`` and ``contains(g) -> (...)`` bool.
+
+    :class:`MatrixGroup` is the compact kind (closed subgroups of O(d), Haar samplers); a
+    chapter whose groups have no Haar probability implements this protocol in its own
+    module (``companion.lie.LinearGroup`` for GL⁺(2) and SL(2)).
+    """
+
+    name: str
+
+    @property
+    def lie(self) -> torch.Tensor: ...
+
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor: ...
+
+    def contains(self, g: torch.Tensor, atol: float = 1e-6) -> torch.Tensor: ...
+
+
+MATRIX_GROUP_KINDS = ("SO(2)", "SO(3)", "O(3)", "O(2)")
+"""The kinds of :class:`MatrixGroup`; each has its own Haar sampler (``O(2)`` in a plane of 3-D)."""
+
+PLANES = ("xy", "yz", "xz")
+"""The three coordinate planes; ``O(2)_xy`` rotates and reflects ``x, y`` and fixes ``z``."""
+
+_PLANE_AXES = {
+    "xy": (0, 1, 2),
+    "yz": (1, 2, 0),
+    "xz": (0, 2, 1),
+}  # (in-plane i, in-plane j, fixed axis)
+
+
+def _gen_atol(t: torch.Tensor) -> float:
+    """Rounding tolerance for generators: anything beyond it is a different group."""
+    return 1e-10 if t.dtype == torch.float64 else 1e-5
+
+
+def _check_generators(t: object, name: str, d: int) -> torch.Tensor:
+    """A real stack ``(m, d, d)`` of finite matrices (``m`` may be 0)."""
+    t = check_tensor(t, name, ndim=3, last_dims=(d, d), floating=True)
+    if t.is_complex():
+        raise TypeError(f"{name} must be real, got {t.dtype}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} must hold finite entries")
+    return t
+
+
+def _rotation_generator(i: int, j: int, d: int = 3) -> torch.Tensor:
+    """The antisymmetric generator ``(d, d)`` of rotations that turn axis ``i`` towards axis ``j``."""
+    a = torch.zeros(d, d, dtype=torch.float64)
+    a[j, i], a[i, j] = 1.0, -1.0
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixGroup:
+    r"""A closed subgroup of O(d) given by generators, with a Haar sampler.
+
+        As in EMLP (Finzi, Welling & Wilson, ICML 2021), the group is given by Lie-algebra
+        generators :math:`A_i` (antisymmetric) spanning the algebra of its identity component
+        and discrete generators :math:`h_j` that reach the other components: a linear map is
+        equivariant iff it commutes with every :math:`d
+    ho(A_i)` and :math:`
+    ho(h_j)`.
+
+        Attributes:
+            name: e.g. ``"O(3)"`` or ``"O(2)_xy"``.
+            lie: Lie-algebra generators ``(m, d, d)`` (float64, antisymmetric; ``m`` may be 0).
+            discrete: discrete generators ``(n, d, d)`` (float64, orthogonal; ``n`` may be 0).
+            kind: one of :data:`MATRIX_GROUP_KINDS` (selects the sampler); ``d = 2`` for
+                ``"SO(2)"``, else ``d = 3``.
+            plane: for ``kind == "O(2)"``, one of :data:`PLANES`.
+    """
+
+    name: str
+    lie: torch.Tensor
+    discrete: torch.Tensor
+    kind: str
+    plane: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A wrong generator does not fail later: it silently gives a wrong projector.
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {type(self.name).__name__}")
+        check_choice(self.kind, "kind", MATRIX_GROUP_KINDS)
+        if self.kind == "O(2)":
+            if self.plane not in PLANES:
+                raise ValueError(
+                    f"plane must be one of {PLANES} for kind 'O(2)', got {self.plane!r}"
+                )
+        elif self.plane is not None:
+            raise ValueError(f"plane must be None for kind {self.kind!r}, got {self.plane!r}")
+        lie = _check_generators(self.lie, "lie", self.dim)
+        discrete = _check_generators(self.discrete, "discrete", self.dim)
+        skew = (lie + lie.transpose(-1, -2)).abs().amax() if len(lie) else 0.0
+        if skew > _gen_atol(lie):
+            raise ValueError(
+                f"lie must hold antisymmetric generators of o({self.dim}) (A^T = -A); "
+                f"max |A + A^T| is {float(skew):.2e}"
+            )
+        if len(discrete):
+            check_orthogonal(discrete, "discrete", atol=_gen_atol(discrete))
+        object.__setattr__(self, "lie", lie.to(torch.float64))
+        object.__setattr__(self, "discrete", discrete.to(torch.float64))
+
+    @property
+    def dim(self) -> int:
+        """Size ``d`` of the matrices: 2 for SO(2), 3 otherwise."""
+        return 2 if self.kind == "SO(2)" else 3
+
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        r"""``n`` Haar-uniform elements ``(n, d, d)``.
+
+        SO(2), SO(3) and O(3) use :func:`haar_so2`, :func:`haar_so3` and :func:`haar_o3`.
+        For ``O(2)`` in a plane, a Haar rotation of the plane (``haar_so2``) is composed
+        with the reflection of one in-plane axis with probability ½, and embedded in the
+        3 × 3 identity so that the fixed axis is untouched.
+        """
+        n = check_int(n, "n")
+        samplers = {"SO(2)": haar_so2, "SO(3)": haar_so3, "O(3)": haar_o3}
+        if self.kind in samplers:
+            return samplers[self.kind](n, generator=generator, dtype=dtype, device=device)
+        i, j, _ = self._plane_axes()
+        q = haar_so2(n, generator=generator, dtype=dtype, device=device)
+        flip = torch.rand(n, generator=generator, dtype=dtype).to(device) < 0.5
+        q = torch.where(
+            flip[:, None, None], q * torch.tensor([1.0, -1.0], dtype=dtype, device=device), q
+        )
+        g = torch.eye(3, dtype=dtype, device=device).repeat(n, 1, 1)
+        idx = torch.tensor([i, j], device=device)
+        g[:, idx[:, None], idx[None, :]] = q
+        return g
+
+    def _plane_axes(self) -> tuple[int, int, int]:
+        """(in-plane i, in-plane j, fixed axis) of an ``O(2)`` group."""
+        if self.plane is None:
+            raise ValueError(f"{self.name} acts in no coordinate plane")
+        return _PLANE_AXES[self.plane]
+
+    def contains(self, g: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
+        """Whether each ``g: (..., d, d)`` is orthogonal and lies in the group (det, fixed axis)."""
+        g = check_square(g, "g", size=self.dim)
+        eye = torch.eye(self.dim, dtype=g.dtype, device=g.device)
+        ok = (g @ g.transpose(-1, -2) - eye).abs().flatten(-2).amax(-1) < atol
+        if self.kind in ("SO(2)", "SO(3)"):
+            ok = ok & ((torch.linalg.det(g) - 1).abs() < atol)
+        elif self.kind == "O(2)":
+            _, _, a = self._plane_axes()
+            e = eye[a]
+            ok = (
+                ok
+                & ((g[..., :, a] - e).abs().amax(-1) < atol)
+                & ((g[..., a, :] - e).abs().amax(-1) < atol)
+            )
+        return ok
+
+
+def so2() -> MatrixGroup:
+    """SO(2): the rotation generator of the plane, no discrete generator (``2 × 2``)."""
+    lie = _rotation_generator(0, 1, 2)[None]
+    return MatrixGroup("SO(2)", lie, torch.zeros(0, 2, 2, dtype=torch.float64), "SO(2)")
+
+
+def _so3_algebra() -> torch.Tensor:
+    return torch.stack(
+        [_rotation_generator(1, 2), _rotation_generator(2, 0), _rotation_generator(0, 1)]
+    )
+
+
+def o3() -> MatrixGroup:
+    """O(3): the three rotation generators and the inversion ``−I``."""
+    return MatrixGroup("O(3)", _so3_algebra(), -torch.eye(3, dtype=torch.float64)[None], "O(3)")
+
+
+def so3() -> MatrixGroup:
+    """SO(3): the three rotation generators, no discrete generator."""
+    return MatrixGroup("SO(3)", _so3_algebra(), torch.zeros(0, 3, 3, dtype=torch.float64), "SO(3)")
+
+
+def o2_plane(plane: str) -> MatrixGroup:
+    r"""O(2) acting in a coordinate plane and fixing the third axis.
+
+    ``plane`` ∈ :data:`PLANES`. Generators: the rotation in the plane and the
+    reflection of its second axis (``diag(1, −1, 1)`` for ``"xy"``); the fixed axis is
+    never reflected, as in EMLP's ``Embed(O(2), 3)``.
+    """
+    check_choice(plane, "plane", PLANES)
+    i, j, _ = _PLANE_AXES[plane]
+    refl = torch.eye(3, dtype=torch.float64)
+    refl[j, j] = -1.0
+    return MatrixGroup(f"O(2)_{plane}", _rotation_generator(i, j)[None], refl[None], "O(2)", plane)
+
+
+_REGISTRY: dict[str, Callable[[], MatrixGroup]] = {
+    "SO(2)": so2,
+    "SO(3)": so3,
+    "O(3)": o3,
+    **{f"O(2)_{p}": (lambda p=p: o2_plane(p)) for p in PLANES},
+}
+
+GROUP_NAMES = tuple(_REGISTRY)
+"""Names :func:`get_group` (and :func:`sample`) resolve: :data:`GROUPS` and the O(2) planes."""
+
+
+def get_group(name: str) -> MatrixGroup:
+    """The :class:`MatrixGroup` named ``name`` (one of :data:`GROUP_NAMES`), built fresh."""
+    return _REGISTRY[check_choice(name, "group", GROUP_NAMES)]()
 
 
 def compose(g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:

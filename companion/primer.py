@@ -59,7 +59,7 @@ __all__ = [
     "gl2_generators",
     "intertwiner_basis",
     "make_pointclouds",
-    "mse",
+    "pointcloud_mse",
     "semidirect_compose",
     "semidirect_inverse",
     "so2_generator",
@@ -177,7 +177,9 @@ class GatedVectorNet(nn.Module):
         return (self.phi(inv) * x).mean(dim=1)  # (B, 3)
 
 
-def mse(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> float:
+def pointcloud_mse(
+    model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor
+) -> float:
     """Mean squared error of ``model`` on ``(x, y)``, without gradients."""
     with torch.no_grad():
         return float(((model(x) - y) ** 2).mean())

@@ -15,22 +15,22 @@ from companion.ep import (
     EPNetwork,
     FixedPointError,
     Split,
-    accuracy,
     asymmetry,
     complex_dtype,
     cosine_similarity,
     dadbeta_classic,
     dadbeta_exact,
     dadbeta_hep,
-    energy,
     ep_gradient,
     flatten,
     gradient_from_dadbeta,
     hep_responses,
     homeostatic_loss,
+    hopfield_energy,
     implicit_gradient,
     load_digits_split,
     load_mnist_sample,
+    network_accuracy,
     network_homeostatic_loss,
     network_jacobian,
     one_hot,
@@ -92,7 +92,7 @@ def test_energy_is_stationary_at_the_fixed_point():
     for beta in (0.0, 0.5):
         u = net.solve(x, y, beta)
         a = sigmoid(u).requires_grad_(True)
-        (dE,) = torch.autograd.grad(energy(net, a, x, y, beta).sum(), a)
+        (dE,) = torch.autograd.grad(hopfield_energy(net, a, x, y, beta).sum(), a)
         assert dE.abs().max() < 1e-9
     # and away from it, ∂E/∂a = σ^{-1}(a) - Φ(a)
     a = (
@@ -100,7 +100,7 @@ def test_energy_is_stationary_at_the_fixed_point():
         + 0.1
     )
     a.requires_grad_(True)
-    (dE,) = torch.autograd.grad(energy(net, a, x).sum(), a)
+    (dE,) = torch.autograd.grad(hopfield_energy(net, a, x).sum(), a)
     assert torch.allclose(dE, torch.logit(a) - net.field(a, x), atol=1e-12)
 
 
@@ -442,7 +442,7 @@ def test_training_with_hep_learns_digits():
     assert len(hist.test_accuracy) == 3 and len(hist.train_loss) == 2
     assert hist.test_accuracy[-1] > 0.5  # chance is 0.1
     assert min(hist.cosine) > 0.99 and min(hist.symmetry) == pytest.approx(1.0)
-    assert accuracy(net, d.x_test, d.y_test) == pytest.approx(hist.test_accuracy[-1])
+    assert network_accuracy(net, d.x_test, d.y_test) == pytest.approx(hist.test_accuracy[-1])
 
 
 # ---------------------------------------------------------------- bad inputs
@@ -544,9 +544,9 @@ def test_bad_constructor_and_helper_arguments():
     with pytest.raises(TypeError, match="angle"):
         rotate_backward_weights(asym, "90")
     with pytest.raises(ValueError, match="symmetric"):
-        energy(asym, sigmoid(asym.solve(x)), x)
+        hopfield_energy(asym, sigmoid(asym.solve(x)), x)
     with pytest.raises(ValueError, match="a must be real"):
-        energy(net, torch.full((4, net.n_state), 1.5, dtype=F64), x)
+        hopfield_energy(net, torch.full((4, net.n_state), 1.5, dtype=F64), x)
     with pytest.raises(ValueError, match="J"):
         symmetry_score(torch.zeros(3, 4))
     with pytest.raises(TypeError, match="f must be callable"):

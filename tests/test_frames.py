@@ -21,9 +21,9 @@ from companion.frames import (
     charged_particles,
     charged_particles_splits,
     coulomb_forces,
-    energy,
     fa_model,
     feature_action,
+    nbody_energy,
     pca_frame,
     rigid_motion,
     sign_patterns,
@@ -411,7 +411,7 @@ def _state(seed: int, b: int = 8):
 def test_forces_are_minus_the_gradient_of_the_potential():
     x, v, q = _state(20)
     x = x.requires_grad_(True)
-    potential = energy(x, torch.zeros_like(v), q).sum()
+    potential = nbody_energy(x, torch.zeros_like(v), q).sum()
     (grad,) = torch.autograd.grad(potential, x)
     f = coulomb_forces(x.detach(), q, max_force=float("inf"))
     assert torch.allclose(f, -grad, atol=1e-10)
@@ -441,13 +441,13 @@ def test_simulator_conserves_momentum_and_energy():
     x, v, q = _state(22, b=32)
     x1, v1 = simulate(x, v, q, 500)
     assert torch.allclose(v1.sum(1), v.sum(1), atol=1e-10)
-    e0, e1 = energy(x, v, q), energy(x1, v1, q)
-    scale = 0.5 * (v * v).sum((1, 2)) + energy(x, torch.zeros_like(v), q).abs()
+    e0, e1 = nbody_energy(x, v, q), nbody_energy(x1, v1, q)
+    scale = 0.5 * (v * v).sum((1, 2)) + nbody_energy(x, torch.zeros_like(v), q).abs()
     drift = ((e1 - e0).abs() / scale).median()
     assert drift < 1e-3, f"median relative energy drift {float(drift):.1e}"
     # halving dt shrinks the drift (first-order integrator), over the same time span
     x2, v2 = simulate(x, v, q, 1000, dt=5e-4)
-    drift2 = ((energy(x2, v2, q) - e0).abs() / scale).median()
+    drift2 = ((nbody_energy(x2, v2, q) - e0).abs() / scale).median()
     assert drift2 < 0.75 * drift
 
 
@@ -591,7 +591,7 @@ def test_bad_simulator_and_model_inputs_raise():
     with pytest.raises(ValueError, match="x contains NaN"):
         simulate(x_nan, v, q, 3)
     with pytest.raises(ValueError, match="at least 2 particles"):
-        energy(x[:, :1], v[:, :1], q[:, :1])
+        nbody_energy(x[:, :1], v[:, :1], q[:, :1])
     with pytest.raises(ValueError, match="n_samples must be >= 1"):
         charged_particles(0)
     with pytest.raises(ValueError, match="built for n = 5"):
@@ -643,3 +643,21 @@ def test_train_nbody_records_losses_and_test_curve_and_repeats():
     assert not torch.equal(run(True).losses, a.losses)  # augmentation draws from the stream
     with pytest.raises(TypeError, match="data must be an NBodyData"):
         train_nbody(GNNBackbone(8, 1), data.x, steps=1)
+
+
+def test_frames_take_the_core_group_objects_for_the_same_groups():
+    from companion.frames import FrameAveraging, frame_group, pca_frame
+
+    x = torch.randn(3, 6, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for name in ("O(3)", "SO(3)"):
+        by_object = pca_frame(x, groups.get_group(name))
+        by_name = pca_frame(x, name)
+        assert by_object.group == name
+        torch.testing.assert_close(by_object.basis, by_name.basis, rtol=0, atol=0)
+        assert torch.equal(by_object.signs, by_name.signs)
+    assert FrameAveraging(lambda x: x.sum((1, 2)), group=groups.so3()).group == "SO(3)"
+    assert frame_group("E(3)") == "E(3)"
+    with pytest.raises(ValueError, match="group must be one of"):
+        frame_group(groups.so2())
+    with pytest.raises(TypeError, match="group must be a str"):
+        frame_group(3)

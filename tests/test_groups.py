@@ -291,3 +291,65 @@ def test_equivariance_error_rejects_an_output_action_that_returns_no_tensor():
     bad = G.GroupAction("bad", lambda g, y: y.tolist())
     with pytest.raises(ValueError, match="rho_out must map f's output to a tensor, got list"):
         G.equivariance_error(lambda v: v, x, g, G.VECTOR, bad)
+
+
+# --------------------------------------------------------------------------- group objects
+
+
+@pytest.mark.parametrize("name", G.GROUP_NAMES)
+def test_the_registry_resolves_every_name_to_a_group_whose_samples_it_contains(name):
+    group = G.get_group(name)
+    assert isinstance(group, G.MatrixGroup) and isinstance(group, G.GroupLike)
+    assert group.name == name
+    assert G.get_group(name) is not group  # built fresh: no shared mutable state
+    g = G.sample(group, 32, generator=gen(0), dtype=torch.float64)
+    assert g.shape == (32, group.dim, group.dim) and bool(group.contains(g).all())
+    # the generators lie in the group: exp(t A) and the discrete ones
+    rot = torch.linalg.matrix_exp(0.7 * group.lie)
+    assert bool(group.contains(torch.cat([rot, group.discrete])).all())
+
+
+@pytest.mark.parametrize("name", G.GROUPS)
+def test_sampling_by_name_or_object_draws_the_same_haar_elements(name):
+    reference = {"SO(2)": G.haar_so2, "SO(3)": G.haar_so3, "O(3)": G.haar_o3}[name]
+    expected = reference(16, generator=gen(3), dtype=torch.float64)
+    group = G.get_group(name)
+    for drawn in (
+        G.sample(name, 16, generator=gen(3), dtype=torch.float64),
+        G.sample(group, 16, generator=gen(3), dtype=torch.float64),
+        group.sample(16, generator=gen(3), dtype=torch.float64),
+    ):
+        torch.testing.assert_close(drawn, expected, rtol=0, atol=0)
+
+
+def test_contains_tells_the_groups_apart():
+    refl2 = torch.diag(torch.tensor([1.0, -1.0], dtype=torch.float64))
+    assert not bool(G.so2().contains(refl2))
+    improper = -torch.eye(3, dtype=torch.float64)
+    assert bool(G.o3().contains(improper)) and not bool(G.so3().contains(improper))
+    about_x = G.sample("O(2)_yz", 1, generator=gen(1), dtype=torch.float64)
+    assert bool(G.o2_plane("yz").contains(about_x)) and not bool(G.o2_plane("xy").contains(about_x))
+    assert not bool(G.o3().contains(2 * torch.eye(3, dtype=torch.float64)))
+
+
+def test_the_chapters_share_the_core_group_type():
+    from companion import soft_equivariance as se
+
+    assert se.MatrixGroup is G.MatrixGroup and se.o3 is G.o3 and se.PLANES is G.PLANES
+    with pytest.raises(ValueError, match="subgroup of O\\(3\\)"):
+        se.equivariant_basis(G.so2(), 1, 1)
+
+
+def test_bad_group_arguments_are_rejected():
+    with pytest.raises(TypeError, match="group must be a str"):
+        G.get_group(3)
+    with pytest.raises(ValueError, match="group must be one of"):
+        G.get_group("O(2)")
+    with pytest.raises(TypeError, match="group must be a str"):
+        G.sample(None, 2)
+    with pytest.raises(ValueError, match=r"lie must have shape \(\.\.\., 2, 2\)"):
+        G.MatrixGroup("G", torch.zeros(1, 3, 3), torch.zeros(0, 2, 2), "SO(2)")
+    with pytest.raises(ValueError, match="antisymmetric generators of o\\(2\\)"):
+        G.MatrixGroup("G", torch.ones(1, 2, 2), torch.zeros(0, 2, 2), "SO(2)")
+    with pytest.raises(ValueError, match="plane must be None"):
+        G.MatrixGroup("G", torch.zeros(1, 2, 2), torch.zeros(0, 2, 2), "SO(2)", "xy")

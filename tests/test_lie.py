@@ -278,7 +278,7 @@ def test_haar_densities_reject_what_they_do_not_measure():
 
 
 def _smooth_digits(n: int, pad: int) -> torch.Tensor:
-    x, _ = lie.mnist_sample()
+    x, _ = lie.mnist_digits()
     f = F.pad(x[:n], (pad,) * 4)
     for _ in range(2):
         f = F.avg_pool2d(f, 3, 1, 1)
@@ -435,7 +435,7 @@ def test_det_factor_gives_scale_equivariance_in_amplitude(layer):
 def test_kernels_and_training_helpers_run():
     k = lie.ImplicitKernel(3, 5, kind="siren")
     assert k(torch.zeros(7, 3)).shape == (7, 5)
-    x, y = lie.mnist_sample()
+    x, y = lie.mnist_digits()
     xs = F.avg_pool2d(x[:40], 2)
     model = lie.AffineGCNN("SL(2)", channels=(2, 2, 4), n_samples=2, head=8)
     before = [p.detach().clone() for p in model.parameters()]
@@ -444,7 +444,9 @@ def test_kernels_and_training_helpers_run():
     )
     assert res.losses.shape == (1,) and math.isfinite(res.metrics["loss"])
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
-    acc = lie.accuracy(model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1))
+    acc = lie.classifier_accuracy(
+        model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1)
+    )
     assert 0.0 <= acc <= 1.0
     assert lie.predict(lie.PlainCNN(), xs).shape == (40, 10)
 
@@ -488,7 +490,7 @@ def test_affine_gcnn_on_cuda_matches_cpu_and_trains(exact_fp32):
     assert gpu_out.device.type == "cuda"
     assert torch.allclose(gpu_out.cpu(), cpu_out, rtol=1e-3, atol=1e-4)
     assert _rel(rotated, shifted) < 1e-4
-    x, y = lie.mnist_sample()
+    x, y = lie.mnist_digits()
     xs, ys = F.avg_pool2d(x[:24], 2), y[:24]
     res = lie.train_classifier(
         gpu_model,
@@ -499,7 +501,7 @@ def test_affine_gcnn_on_cuda_matches_cpu_and_trains(exact_fp32):
         generator=torch.Generator().manual_seed(1),
     )
     assert res.losses.shape == (2,) and bool(torch.isfinite(res.losses).all())
-    acc = lie.accuracy(
+    acc = lie.classifier_accuracy(
         gpu_model, xs.cuda(), ys.cuda(), draws=2, generator=torch.Generator().manual_seed(2)
     )
     assert 0.0 <= acc <= 1.0
@@ -525,12 +527,12 @@ def test_random_affine_ranges():
 
 
 def test_mnist_sample_is_real_and_cached():
-    x, y = lie.mnist_sample()
+    x, y = lie.mnist_digits()
     assert x.shape == (5000, 1, 28, 28) and y.shape == (5000,) and y.dtype == torch.int64
     assert torch.equal(torch.bincount(y), torch.full((10,), 500))
     assert 0.0 <= x.min() and x.max() <= 1.0
     x[0] = -1.0  # callers get their own copy
-    assert lie.mnist_sample()[0].min() >= 0.0
+    assert lie.mnist_digits()[0].min() >= 0.0
 
 
 def _write_idx(path, arr: np.ndarray, magic: int, gz: bool = False):
@@ -716,7 +718,7 @@ def test_group_scale_only_touches_the_lie_coordinates():
 
 
 def test_small_group_scale_reduces_monte_carlo_noise_of_invariant_features():
-    x, _ = lie.mnist_sample()
+    x, _ = lie.mnist_digits()
     xs = F.avg_pool2d(x[:32], 2)
     spread = {}
     for gs in (1.0, 1 / 16):
@@ -734,3 +736,32 @@ def test_small_group_scale_reduces_monte_carlo_noise_of_invariant_features():
             f = torch.stack([model.features(xs, model.draw_samples(gen)) for _ in range(6)])
         spread[gs] = float(f.std(0).mean() / f.mean(0).std(0).mean())
     assert spread[1 / 16] < 0.5 * spread[1.0], spread
+
+
+def test_linear_groups_are_core_group_objects():
+    from companion import groups as core_groups
+
+    for alias, name in (("gl2", "GL+(2)"), ("SL(2)", "SL(2)")):
+        grp = lie.LinearGroup(alias)
+        assert grp.name == name and isinstance(grp, core_groups.GroupLike)
+        assert grp.lie.shape == (lie.algebra_dim(name), 2, 2)
+        drawn = core_groups.sample(grp, 16, generator=torch.Generator().manual_seed(4))
+        ref = lie.sample_group(name, 16, rot="uniform", generator=torch.Generator().manual_seed(4))
+        assert torch.equal(drawn, ref.g) and bool(grp.contains(drawn.double()).all())
+        # exp of an algebra element lies in the group
+        assert bool(grp.contains(torch.linalg.matrix_exp(0.3 * grp.lie)).all())
+    f64 = torch.float64
+    stretch, flip = (
+        torch.diag(torch.tensor([2.0, 1.0], dtype=f64)),
+        torch.diag(torch.tensor([-1.0, 1.0], dtype=f64)),
+    )
+    assert bool(lie.LinearGroup("GL+(2)").contains(stretch))
+    assert not bool(lie.LinearGroup("SL(2)").contains(stretch))
+    assert not bool(lie.LinearGroup("GL+(2)").contains(flip))
+    assert not bool(lie.LinearGroup("GL+(2)").contains(torch.full((2, 2), math.nan, dtype=f64)))
+    with pytest.raises(TypeError, match="name must be a string"):
+        lie.LinearGroup(2)
+    with pytest.raises(ValueError, match="name must be one of"):
+        lie.LinearGroup("SO(2)")
+    with pytest.raises(TypeError, match="group must be a str or a group object"):
+        core_groups.sample(3.0, 2)

@@ -52,10 +52,10 @@ def test_training_reduces_loss_with_every_option():
     for options in ({}, {"augment": True}, {"equiv_weight": 1.0}):
         torch.manual_seed(0)
         model = primer.PointMLP(4, hidden=32)
-        before = primer.mse(model, x, y)
+        before = primer.pointcloud_mse(model, x, y)
         res = primer.train_regressor(model, x, y, steps=150, generator=gen, **options)
         assert len(res.losses) == 150
-        assert primer.mse(model, x, y) < before
+        assert primer.pointcloud_mse(model, x, y) < before
         if "equiv_weight" in options:
             assert max(res.penalties) > 0
 

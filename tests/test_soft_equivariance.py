@@ -22,12 +22,12 @@ from companion.soft_equivariance import (
     equivariant_projector,
     inertia_target,
     modified_inertia,
-    mse,
     o2_plane,
     o3,
     plane_groups,
     project_blocks,
     reference_regularizer,
+    regression_mse,
     regularizer,
     regularizers,
     so3,
@@ -334,7 +334,7 @@ def test_short_training_keeps_the_true_plane_strongest():
     assert int(res.lam.argmax()) == PLANES.index("xy")
     assert res.lam[0] == 1.0 and (res.lam[1:] < 0.5).all()
     assert res.r_history.shape == (400, 3) and torch.isfinite(res.mse_history).all()
-    assert mse(model, x, y) < float(res.mse_history[0])
+    assert regression_mse(model, x, y) < float(res.mse_history[0])
 
 
 def test_hard_emlp_passes_the_core_check_with_the_reps_it_declares():

@@ -14,10 +14,10 @@ from companion.soft_equivariance import (
     equivariance_errors,
     equivariant_projector,
     modified_inertia,
-    mse,
     o2_plane,
     o3,
     plane_groups,
+    regression_mse,
     rpp_layers,
     rpp_penalty,
     train,
@@ -136,7 +136,7 @@ def test_residual_prior_strength_trades_symmetry_for_fit():
     (strong, err_s, res_s), (weak, err_w, res_w) = nets[1e3], nets[1e-4]
     assert res_s < 0.1 * res_w
     assert err_s < 0.2 * err_w
-    assert mse(weak, x, y) < mse(strong, x, y)
+    assert regression_mse(weak, x, y) < regression_mse(strong, x, y)
 
 
 def test_training_penalty_argument_is_used_and_checked():

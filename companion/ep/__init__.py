@@ -36,12 +36,12 @@ from .network import (
     EPNetwork,
     FixedPointError,
     complex_dtype,
-    energy,
+    hopfield_energy,
     rotate_backward_weights,
     sigmoid,
     weight_angles,
 )
-from .train import METHODS, History, accuracy, train
+from .train import TRAIN_METHODS, History, network_accuracy, train
 
 __all__ = [
     "COORDINATES",
@@ -71,12 +71,12 @@ __all__ = [
     "EPNetwork",
     "FixedPointError",
     "complex_dtype",
-    "energy",
+    "hopfield_energy",
     "rotate_backward_weights",
     "sigmoid",
     "weight_angles",
-    "METHODS",
+    "TRAIN_METHODS",
     "History",
-    "accuracy",
+    "network_accuracy",
     "train",
 ]

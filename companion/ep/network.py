@@ -19,7 +19,7 @@ a linear readout, ``C(a_L) = -Σ_c y_c log softmax(V a_L + c)_c`` (``cost="xent"
 
 * **Energy-based (symmetric) form**, ``symmetric=True``: the backward weights are tied,
   ``B_{l+1} = W_{l+1}^T``. The block connectivity ``A = ∂Φ/∂a`` is then a symmetric matrix and
-  the fixed point is a stationary point of the Hopfield energy :func:`energy`.
+  the fixed point is a stationary point of the Hopfield energy :func:`hopfield_energy`.
 * **General vector-field form**, ``symmetric=False``: ``B_{l+1}`` are free parameters; they are
   made asymmetric in a controlled way with :func:`rotate_backward_weights`.
 
@@ -42,7 +42,7 @@ __all__ = [
     "EPNetwork",
     "sigmoid",
     "complex_dtype",
-    "energy",
+    "hopfield_energy",
     "rotate_backward_weights",
     "weight_angles",
 ]
@@ -397,7 +397,7 @@ class EPNetwork(nn.Module):
         )
 
 
-def energy(
+def hopfield_energy(
     net: EPNetwork,
     a: torch.Tensor,
     x: torch.Tensor,

@@ -19,9 +19,9 @@ from .estimators import cosine_similarity, ep_gradient, implicit_gradient, loss_
 from .homeostasis import network_homeostatic_loss, network_jacobian, symmetry_score
 from .network import EPNetwork
 
-__all__ = ["History", "accuracy", "train", "METHODS"]
+__all__ = ["History", "network_accuracy", "train", "TRAIN_METHODS"]
 
-METHODS = ("bp", "hep", "one-sided", "symmetric")
+TRAIN_METHODS = ("bp", "hep", "one-sided", "symmetric")
 
 
 @dataclass
@@ -36,7 +36,7 @@ class History:
     symmetry: list[float] = field(default_factory=list)
 
 
-def accuracy(
+def network_accuracy(
     net: EPNetwork,
     x: torch.Tensor,
     labels: torch.Tensor,
@@ -95,7 +95,7 @@ def train(
         raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
     if not isinstance(data, Split):
         raise TypeError(f"data must be a Split, got {type(data).__name__}")
-    check_choice(method, "method", METHODS)
+    check_choice(method, "method", TRAIN_METHODS)
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     check_number(lr, "lr", minimum=0, open_min=True)
@@ -121,7 +121,7 @@ def train(
     m = x_tr.shape[0]
 
     def record() -> None:
-        hist.test_accuracy.append(accuracy(net, x_te, y_te, max_iter=max_iter))
+        hist.test_accuracy.append(network_accuracy(net, x_te, y_te, max_iter=max_iter))
         if track_cosine:
             u = net.solve(probe_x, max_iter=max_iter)
             ref = implicit_gradient(net, probe_x, probe_y, u=u, max_iter=max_iter)

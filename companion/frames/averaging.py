@@ -40,8 +40,8 @@ import torch
 from torch import nn
 
 from ..checks import check_bool, check_choice, check_int, check_square, check_tensor
-from ..groups import TENSOR2, GroupAction
-from .pca import DEGENERATE_POLICIES, FRAME_GROUPS, Frame, pca_frame
+from ..groups import TENSOR2, GroupAction, MatrixGroup
+from .pca import DEGENERATE_POLICIES, Frame, frame_group, pca_frame
 
 __all__ = [
     "FEATURE_TYPES",
@@ -177,7 +177,8 @@ class FrameAveraging(nn.Module):
     Args:
         backbone: any ``nn.Module`` or callable; no symmetry is assumed.
         group: ``"E(3)"`` (rotations, reflections, translations; 8 frame elements),
-            ``"SE(3)"`` (4), ``"O(3)"`` (8, no translations) or ``"SO(3)"`` (4).
+            ``"SE(3)"`` (4), ``"O(3)"`` (8, no translations) or ``"SO(3)"`` (4); the
+            core's group objects ``companion.groups.o3()``, ``so3()`` name the last two.
         output: the output's feature type (see the module docstring), or a tuple of types
             when the backbone returns a tuple.
         inputs: the types of the extra inputs passed after ``x`` (e.g. ``("vector", "scalar")``
@@ -202,7 +203,7 @@ class FrameAveraging(nn.Module):
         self,
         backbone: torch.nn.Module | Callable[..., torch.Tensor],
         *,
-        group: str = "E(3)",
+        group: str | MatrixGroup = "E(3)",
         output: str | Sequence[str] = "scalar",
         inputs: Sequence[str] = (),
         degenerate: str = "warn",
@@ -215,7 +216,7 @@ class FrameAveraging(nn.Module):
             raise TypeError(
                 f"backbone must be an nn.Module or a callable, got {type(backbone).__name__}"
             )
-        check_choice(group, "group", FRAME_GROUPS)
+        group = frame_group(group)
         if isinstance(output, str):
             self.output: str | tuple[str, ...] = _check_type(output, "output")
         elif isinstance(output, Sequence) and len(output) > 0:

@@ -21,7 +21,7 @@ rotation-equivariant), so Newton's third law and momentum conservation hold exac
 trajectories are generated in float64 with an explicit ``torch.Generator``.
 
 The total energy :math:`E = \tfrac12\sum_i \lVert v_i\rVert^2 + \tfrac12\sum_{i\ne j} k q_i q_j / r_{ij}`
-(:func:`energy`) is conserved up to the integrator's :math:`O(\Delta t)` error away from
+(:func:`nbody_energy`) is conserved up to the integrator's :math:`O(\Delta t)` error away from
 close encounters; the momentum :math:`\sum_i v_i` is conserved to rounding.
 """
 
@@ -37,7 +37,7 @@ from ..utils import draw_seed
 __all__ = [
     "NBodyData",
     "coulomb_forces",
-    "energy",
+    "nbody_energy",
     "simulate",
     "charged_particles",
     "charged_particles_splits",
@@ -124,7 +124,7 @@ def coulomb_forces(
     return _forces(x, _pair_strength(charges.to(x.dtype), strength), eye, max_force)
 
 
-def energy(
+def nbody_energy(
     x: torch.Tensor, v: torch.Tensor, charges: torch.Tensor, *, strength: float = 1.0
 ) -> torch.Tensor:
     r"""Total energy :math:`\tfrac12\sum_i\lVert v_i\rVert^2 + \sum_{i<j} k q_i q_j / r_{ij}` per system, ``(B,)``."""

@@ -58,9 +58,11 @@ from dataclasses import dataclass
 import torch
 
 from ..checks import check_choice, check_number, check_tensor
+from ..groups import MatrixGroup
 
 __all__ = [
     "FRAME_GROUPS",
+    "frame_group",
     "DEGENERATE_POLICIES",
     "DegenerateFrameWarning",
     "Frame",
@@ -70,7 +72,18 @@ __all__ = [
 ]
 
 FRAME_GROUPS = ("O(3)", "SO(3)", "E(3)", "SE(3)")
-"""The groups that have a PCA frame here, with translations (E, SE) or without (O, SO)."""
+"""The groups that have a PCA frame here: the core's O(3) and SO(3)
+(:func:`companion.groups.get_group`), and with translations E(3) and SE(3)."""
+
+
+def frame_group(group: object, name: str = "group") -> str:
+    """The name in :data:`FRAME_GROUPS` of ``group``: such a name or a core group object
+    (``companion.groups.o3()``, ``so3()``)."""
+    if isinstance(group, MatrixGroup):
+        group = group.name  # the core's names are this module's names for O(3) and SO(3)
+    return check_choice(group, name, FRAME_GROUPS)
+
+
 DEGENERATE_POLICIES = ("warn", "raise", "ignore")
 
 
@@ -198,7 +211,7 @@ def _check_weights(
 
 def pca_frame(
     x: torch.Tensor,
-    group: str = "E(3)",
+    group: str | MatrixGroup = "E(3)",
     *,
     weights: torch.Tensor | None = None,
     mask: torch.Tensor | None = None,
@@ -211,7 +224,8 @@ def pca_frame(
     Args:
         x: points, one per row; ``n >= 3``; finite floating values.
         group: ``"E(3)"``, ``"SE(3)"`` (centred at the centroid) or ``"O(3)"``, ``"SO(3)"``
-            (about the origin, :math:`C = \sum_i w_i x_i x_i^\top / \sum_i w_i`).
+            (about the origin, :math:`C = \sum_i w_i x_i x_i^\top / \sum_i w_i`); the
+            core's group objects ``companion.groups.o3()``, ``so3()`` name the last two.
         weights: optional non-negative ``(batch, n)`` point weights (e.g. masses).
         mask: optional bool ``(batch, n)``; ``False`` points are ignored (weight 0).
         degenerate: what to do with samples whose relative spectral gap is below
@@ -240,7 +254,7 @@ def pca_frame(
         )
     if validate and not torch.isfinite(x).all():
         raise ValueError("x contains NaN or infinite coordinates")
-    check_choice(group, "group", FRAME_GROUPS)
+    group = frame_group(group)
     check_choice(degenerate, "degenerate", DEGENERATE_POLICIES)
     check_number(gap_tol, "gap_tol", minimum=0, maximum=1, open_max=True)
     w = _check_weights(weights, mask, x, validate)

@@ -28,7 +28,7 @@ from .interactions import (
 from .layers import DegreeLinear, GauntLayer
 from .product import (
     CHUNK_FLOATS,
-    METHODS,
+    PRODUCT_METHODS,
     ROUTE_THRESHOLDS,
     dense_sizes,
     e3nn_gaunt_tensor_product,
@@ -59,7 +59,7 @@ from .sh_fourier import (
 
 __all__ = [
     "CHUNK_FLOATS",
-    "METHODS",
+    "PRODUCT_METHODS",
     "ROUTE_THRESHOLDS",
     "compare",
     "loglog_slope",

@@ -70,7 +70,7 @@ __all__ = [
     "dense_sizes",
     "grid_resolution",
     "separable_sizes",
-    "METHODS",
+    "PRODUCT_METHODS",
     "ROUTE_THRESHOLDS",
     "CHUNK_FLOATS",
     "route_for",
@@ -479,7 +479,7 @@ def _chunked(
 
 # --------------------------------------------------------------------------- route choice
 
-METHODS = ("auto", "dense", "separable", "fft")
+PRODUCT_METHODS = ("auto", "dense", "separable", "fft")
 
 #: Measured crossovers per device type and compute dtype. ``"auto"`` runs ``"dense"`` while
 #: ``L1 + L2 <= dense_max``, ``"separable"`` while ``L1 + L2 <= separable_max``, else
@@ -537,12 +537,12 @@ def tune_routes(
         x2 = torch.randn(rows, (L + 1) ** 2, generator=g, dtype=dtype).to(device)
         row: dict = {"L": L}
         with torch.no_grad():
-            for m in METHODS[1:]:
+            for m in PRODUCT_METHODS[1:]:
                 fn = lambda m=m, a=x1, b=x2, L=L: gaunt_product(a, b, 2 * L, method=m)  # noqa: E731
                 row[m] = 1e3 * median_time(
                     fn, device=device, warmup=1, min_repeats=3, budget_s=budget_s
                 )
-        row["fastest"] = min(METHODS[1:], key=lambda m: row[m])
+        row["fastest"] = min(PRODUCT_METHODS[1:], key=lambda m: row[m])
         table.append(row)
     if store:
         won = [2 * row["L"] for row in table if row["fastest"] == "dense"]
@@ -648,7 +648,7 @@ _MAX_PLANS = 1024
 def _make_plan(x1: object, x2: object, L_out: object, method: object) -> tuple:
     """Validate the arguments of :func:`gaunt_product` and choose what to run (cached per signature)."""
     L1, L2, L_out, batch = _check_pair(x1, x2, L_out)
-    check_choice(method, "method", METHODS)
+    check_choice(method, "method", PRODUCT_METHODS)
     x1 = check_tensor(x1, "x1")  # already checked by _check_pair; narrows the type
     out_dtype = x1.dtype
     dtype = _COMPUTE[out_dtype]

@@ -12,7 +12,7 @@ from .data import (
     affine_warp,
     load_affnist,
     load_mnist_idx,
-    mnist_sample,
+    mnist_digits,
     prepare_digits,
     random_affine,
 )
@@ -37,6 +37,7 @@ from .groups import (
 from .haar import (
     ROTATION_SAMPLERS,
     GroupSample,
+    LinearGroup,
     haar_density_entries,
     haar_density_log,
     haar_density_polar,
@@ -53,8 +54,8 @@ from .layers import (
     ImplicitKernel,
     LiftingConv,
     PlainCNN,
-    accuracy,
     bump_mask,
+    classifier_accuracy,
     kernel_offsets,
     predict,
     train_classifier,
@@ -63,7 +64,7 @@ from .layers import (
 __all__ = [
     "affine_warp",
     "random_affine",
-    "mnist_sample",
+    "mnist_digits",
     "prepare_digits",
     "load_mnist_idx",
     "load_affnist",
@@ -94,6 +95,7 @@ __all__ = [
     "importance_weights",
     "haar_integral",
     "ROTATION_SAMPLERS",
+    "LinearGroup",
     "kernel_offsets",
     "bump_mask",
     "ImplicitKernel",
@@ -105,5 +107,5 @@ __all__ = [
     "WINDOWS",
     "train_classifier",
     "predict",
-    "accuracy",
+    "classifier_accuracy",
 ]

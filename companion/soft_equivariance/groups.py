@@ -21,12 +21,23 @@ book's convention :math:`\mathrm{vec}(gTg^\top) = (g\otimes g)\,\mathrm{vec}(T)`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_choice, check_int, check_orthogonal, check_square, check_tensor
-from ..groups import SCALAR, TENSOR2, VECTOR, Representation, haar_o3, haar_so2, haar_so3
+from ..checks import check_choice, check_int, check_square, check_tensor
+from ..groups import (  # the group type lives in the core; re-exported here
+    MATRIX_GROUP_KINDS,
+    PLANES,
+    SCALAR,
+    TENSOR2,
+    VECTOR,
+    MatrixGroup,
+    Representation,
+    o2_plane,
+    o3,
+    so3,
+)
 
 __all__ = [
     "KINDS",
@@ -43,44 +54,13 @@ __all__ = [
 ]
 
 ORDERS = (0, 1, 2)
-PLANES = ("xy", "yz", "xz")
-"""The three coordinate planes; ``O(2)_xy`` rotates and reflects ``x, y`` and fixes ``z``."""
 
-_PLANE_AXES = {
-    "xy": (0, 1, 2),
-    "yz": (1, 2, 0),
-    "xz": (0, 2, 1),
-}  # (in-plane i, in-plane j, fixed axis)
+KINDS = MATRIX_GROUP_KINDS
+"""The kinds of :class:`~companion.groups.MatrixGroup` (each has its own Haar sampler)."""
 
 
 def _check_order(k: object, name: str) -> int:
     return check_choice(k, name, ORDERS)
-
-
-KINDS = ("O(3)", "SO(3)", "O(2)")
-"""The kinds of :class:`MatrixGroup` (each has its own Haar sampler)."""
-
-
-def _gen_atol(t: torch.Tensor) -> float:
-    """Rounding tolerance for generators: anything beyond it is a different group."""
-    return 1e-10 if t.dtype == torch.float64 else 1e-5
-
-
-def _check_generators(t: object, name: str) -> torch.Tensor:
-    """A real stack ``(m, 3, 3)`` of finite matrices (``m`` may be 0)."""
-    t = check_tensor(t, name, ndim=3, last_dims=(3, 3), floating=True)
-    if t.is_complex():
-        raise TypeError(f"{name} must be real, got {t.dtype}")
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must hold finite entries")
-    return t
-
-
-def _generator(i: int, j: int) -> torch.Tensor:
-    """The antisymmetric generator of rotations that turn axis ``i`` towards axis ``j``."""
-    a = torch.zeros(3, 3, dtype=torch.float64)
-    a[j, i], a[i, j] = 1.0, -1.0
-    return a
 
 
 # --------------------------------------------------------------------------- tensor representations
@@ -185,131 +165,6 @@ class TensorRep:
 
 
 # --------------------------------------------------------------------------- candidate groups
-
-
-@dataclass(frozen=True, eq=False)
-class MatrixGroup:
-    r"""A closed subgroup of O(3) given by generators, with a Haar sampler.
-
-    Attributes:
-        name: e.g. ``"O(2)_xy"``.
-        lie: Lie-algebra generators ``(m, 3, 3)`` (float64, antisymmetric; ``m`` may be 0).
-        discrete: discrete generators ``(n, 3, 3)`` (float64, orthogonal; ``n`` may be 0).
-        kind: ``"O(3)"``, ``"SO(3)"`` or ``"O(2)"`` (selects the sampler).
-        plane: for ``kind == "O(2)"``, one of :data:`PLANES`.
-    """
-
-    name: str
-    lie: torch.Tensor
-    discrete: torch.Tensor
-    kind: str
-    plane: str | None = None
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # A wrong generator does not fail later: it silently gives a wrong projector.
-        if not isinstance(self.name, str):
-            raise TypeError(f"name must be a string, got {type(self.name).__name__}")
-        check_choice(self.kind, "kind", KINDS)
-        if self.kind == "O(2)":
-            if self.plane not in PLANES:
-                raise ValueError(
-                    f"plane must be one of {PLANES} for kind 'O(2)', got {self.plane!r}"
-                )
-        elif self.plane is not None:
-            raise ValueError(f"plane must be None for kind {self.kind!r}, got {self.plane!r}")
-        lie = _check_generators(self.lie, "lie")
-        discrete = _check_generators(self.discrete, "discrete")
-        skew = (lie + lie.transpose(-1, -2)).abs().amax() if len(lie) else 0.0
-        if skew > _gen_atol(lie):
-            raise ValueError(
-                "lie must hold antisymmetric generators of o(3) (A^T = -A); "
-                f"max |A + A^T| is {float(skew):.2e}"
-            )
-        if len(discrete):
-            check_orthogonal(discrete, "discrete", atol=_gen_atol(discrete))
-        object.__setattr__(self, "lie", lie.to(torch.float64))
-        object.__setattr__(self, "discrete", discrete.to(torch.float64))
-
-    def sample(
-        self,
-        n: int,
-        *,
-        generator: torch.Generator | None = None,
-        dtype: torch.dtype = torch.float32,
-        device: torch.device | str | None = None,
-    ) -> torch.Tensor:
-        r"""``n`` Haar-uniform elements ``(n, 3, 3)``.
-
-        O(3) and SO(3) use :func:`companion.groups.haar_o3` / ``haar_so3``. For
-        ``O(2)`` in a plane, a Haar rotation of the plane (``haar_so2``) is composed with
-        the reflection of one in-plane axis with probability ½, and embedded in the
-        3 × 3 identity so that the fixed axis is untouched.
-        """
-        n = check_int(n, "n")
-        if self.kind == "O(3)":
-            return haar_o3(n, generator=generator, dtype=dtype, device=device)
-        if self.kind == "SO(3)":
-            return haar_so3(n, generator=generator, dtype=dtype, device=device)
-        i, j, _ = self._plane_axes()
-        q = haar_so2(n, generator=generator, dtype=dtype, device=device)
-        flip = torch.rand(n, generator=generator, dtype=dtype).to(device) < 0.5
-        q = torch.where(
-            flip[:, None, None], q * torch.tensor([1.0, -1.0], dtype=dtype, device=device), q
-        )
-        g = torch.eye(3, dtype=dtype, device=device).repeat(n, 1, 1)
-        idx = torch.tensor([i, j], device=device)
-        g[:, idx[:, None], idx[None, :]] = q
-        return g
-
-    def _plane_axes(self) -> tuple[int, int, int]:
-        """(in-plane i, in-plane j, fixed axis) of an ``O(2)`` group."""
-        if self.plane is None:
-            raise ValueError(f"{self.name} acts in no coordinate plane")
-        return _PLANE_AXES[self.plane]
-
-    def contains(self, g: torch.Tensor, atol: float = 1e-6) -> torch.Tensor:
-        """Whether each ``g: (..., 3, 3)`` is orthogonal and lies in the group (fixes the axis, etc.)."""
-        g = check_square(g, "g", size=3)
-        eye = torch.eye(3, dtype=g.dtype, device=g.device)
-        ok = (g @ g.transpose(-1, -2) - eye).abs().flatten(-2).amax(-1) < atol
-        if self.kind == "SO(3)":
-            ok = ok & ((torch.linalg.det(g) - 1).abs() < atol)
-        elif self.kind == "O(2)":
-            _, _, a = self._plane_axes()
-            e = eye[a]
-            ok = (
-                ok
-                & ((g[..., :, a] - e).abs().amax(-1) < atol)
-                & ((g[..., a, :] - e).abs().amax(-1) < atol)
-            )
-        return ok
-
-
-def o3() -> MatrixGroup:
-    """O(3): the three rotation generators and the inversion ``−I``."""
-    lie = torch.stack([_generator(1, 2), _generator(2, 0), _generator(0, 1)])
-    return MatrixGroup("O(3)", lie, -torch.eye(3, dtype=torch.float64)[None], "O(3)")
-
-
-def so3() -> MatrixGroup:
-    """SO(3): the three rotation generators, no discrete generator."""
-    lie = torch.stack([_generator(1, 2), _generator(2, 0), _generator(0, 1)])
-    return MatrixGroup("SO(3)", lie, torch.zeros(0, 3, 3, dtype=torch.float64), "SO(3)")
-
-
-def o2_plane(plane: str) -> MatrixGroup:
-    r"""O(2) acting in a coordinate plane and fixing the third axis.
-
-    ``plane`` ∈ :data:`PLANES`. Generators: the rotation in the plane and the
-    reflection of its second axis (``diag(1, −1, 1)`` for ``"xy"``); the fixed axis is
-    never reflected, as in the paper's ``Embed(O(2), 3)``.
-    """
-    check_choice(plane, "plane", PLANES)
-    i, j, _ = _PLANE_AXES[plane]
-    refl = torch.eye(3, dtype=torch.float64)
-    refl[j, j] = -1.0
-    return MatrixGroup(f"O(2)_{plane}", _generator(i, j)[None], refl[None], "O(2)", plane)
 
 
 def plane_groups() -> list[MatrixGroup]:

@@ -35,6 +35,8 @@ def _check_group(group: object, name: str = "group") -> MatrixGroup:
         raise TypeError(
             f"{name} must be a MatrixGroup (e.g. o2_plane('xy')), got {type(group).__name__}"
         )
+    if group.dim != 3:  # the tensor representations here are of 3 x 3 matrices
+        raise ValueError(f"{name} must be a subgroup of O(3), got {group.name}")
     return group
 
 

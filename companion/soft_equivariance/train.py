@@ -26,7 +26,7 @@ from .groups import MatrixGroup
 from .model import soft_linears
 from .regularizer import _check_groups, autotune_strengths, reference_regularizer, regularizers
 
-__all__ = ["TrainResult", "train", "mse"]
+__all__ = ["TrainResult", "train", "regression_mse"]
 
 
 @dataclass
@@ -51,7 +51,7 @@ class TrainResult:
 
 
 @torch.no_grad()
-def mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def regression_mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Mean squared error of ``model(x)`` against ``y: (N, D)`` (evaluation mode, no gradients)."""
     x = check_tensor(x, "x", ndim=2, floating=True)
     y = check_tensor(y, "y", ndim=2, floating=True)
