@@ -228,16 +228,6 @@ def _trainers():
     }
 
 
-# these return the shared companion.utils.TrainResult (or a subclass); soft_equivariance.train
-# and ep.train still return their own records (see CONTRIBUTING: to be folded in)
-SHARED_RESULT = {
-    "primer.train_regressor",
-    "lie.train_classifier",
-    "inversion.train_detector",
-    "frames.train_nbody",
-}
-
-
 @pytest.mark.parametrize("name", sorted(_trainers()))
 def test_training_entry_points_share_one_signature(name):
     fn = _trainers()[name]
@@ -246,9 +236,10 @@ def test_training_entry_points_share_one_signature(name):
     for p in ("batch_size", "generator", "desc"):
         assert p in params and params[p].kind is inspect.Parameter.KEYWORD_ONLY, (name, p)
     assert not {"batch", "progress_desc", "seed"} & set(params), name
-    if name in SHARED_RESULT:
-        ret = typing.get_type_hints(fn)["return"]
-        assert issubclass(ret, companion.utils.TrainResult), f"{name} returns {ret}"
+    ret = typing.get_type_hints(fn)["return"]
+    assert isinstance(ret, type) and issubclass(ret, companion.utils.TrainResult), (
+        f"{name} returns {ret}"
+    )
 
 
 def test_shared_training_result_holds_a_loss_tensor_and_moves_data_to_the_model():

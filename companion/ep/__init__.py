@@ -41,7 +41,7 @@ from .network import (
     sigmoid,
     weight_angles,
 )
-from .train import METHODS, History, accuracy, train
+from .train import METHODS, EPTrainResult, accuracy, train
 
 __all__ = [
     "COORDINATES",
@@ -76,7 +76,7 @@ __all__ = [
     "sigmoid",
     "weight_angles",
     "METHODS",
-    "History",
+    "EPTrainResult",
     "accuracy",
     "train",
 ]
