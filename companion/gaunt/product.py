@@ -450,8 +450,8 @@ def _dense_chunk(
     return s @ M_out if out is None else torch.mm(s, M_out, out=out)
 
 
-#: Floats of intermediate samples per chunk on the CPU (about 256 KB in float32): the
-#: intermediates stay in cache, which measured 2-4x faster than one pass over a large batch.
+#: Intermediate samples per chunk on the CPU, about 256 KB in float32. They stay in
+#: cache, which measured 2-4x faster than one pass over a large batch.
 CHUNK_FLOATS = 1 << 16
 
 
@@ -481,7 +481,7 @@ def _chunked(
 
 METHODS = ("auto", "dense", "separable", "fft")
 
-#: Measured crossovers per (device type, compute dtype): ``"auto"`` runs ``"dense"`` while
+#: Measured crossovers per device type and compute dtype. ``"auto"`` runs ``"dense"`` while
 #: ``L1 + L2 <= dense_max``, ``"separable"`` while ``L1 + L2 <= separable_max``, else
 #: ``"fft"``. The CPU entries come from :func:`tune_routes` (one thread, 4096 rows,
 #: ``L1 = L2 = L``, ``L_out = 2L``, L up to 24); a device or dtype without an entry is
