@@ -20,6 +20,7 @@ for all :math:`g`, and *invariant* when :math:`\rho_{out}` is trivial.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -30,7 +31,7 @@ from .checks import check_choice, check_int, check_orthogonal, check_square, che
 from .utils import default_dtype
 
 if TYPE_CHECKING:
-    from e3nn import o3
+    import e3nn.o3
 
 # e3nn is imported inside the functions that need it: importing it pulls in
 # torch._dynamo, which doubles the cold-start time of `import companion`.
@@ -157,8 +158,8 @@ def sample(
     (:class:`GroupLike`) or a name in
     :data:`GROUP_NAMES` (resolved by :func:`get_group`). Returns ``(n, d, d)``."""
     if isinstance(group, str):
-        group = get_group(group)
-    elif not isinstance(group, GroupLike):
+        return get_group(group).sample(n, generator=generator, dtype=dtype, device=device)
+    if not isinstance(group, GroupLike):
         raise TypeError(f"group must be a str or a group object, got {type(group).__name__}")
     return group.sample(n, generator=generator, dtype=dtype, device=device)
 
@@ -379,7 +380,7 @@ _REGISTRY: dict[str, Callable[[], MatrixGroup]] = {
     "SO(2)": so2,
     "SO(3)": so3,
     "O(3)": o3,
-    **{f"O(2)_{p}": (lambda p=p: o2_plane(p)) for p in PLANES},
+    **{f"O(2)_{p}": functools.partial(o2_plane, p) for p in PLANES},
 }
 
 GROUP_NAMES = tuple(_REGISTRY)
@@ -523,11 +524,11 @@ def direct_sum(*reps: Representation) -> Representation:
     return Representation(" ⊕ ".join(r.name for r in reps), matrix)
 
 
-def irreps(spec: str | o3.Irreps) -> Representation:
+def irreps(spec: str | e3nn.o3.Irreps) -> Representation:
     """O(3) representation given by e3nn irreps, e.g. ``"2x0e + 1x1o"`` (Wigner D matrices)."""
-    from e3nn import o3
+    from e3nn.o3 import Irreps
 
-    ir = o3.Irreps(spec)
+    ir = Irreps(spec)
 
     def matrix(g: torch.Tensor) -> torch.Tensor:
         # e3nn builds the Lie algebra generators in torch's default dtype; match g's

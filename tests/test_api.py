@@ -229,16 +229,6 @@ def _trainers():
     }
 
 
-# these return the shared companion.utils.TrainResult (or a subclass); soft_equivariance.train
-# and ep.train still return their own records (see CONTRIBUTING: to be folded in)
-SHARED_RESULT = {
-    "primer.train_regressor",
-    "lie.train_classifier",
-    "inversion.train_detector",
-    "frames.train_nbody",
-}
-
-
 @pytest.mark.parametrize("name", sorted(_trainers()))
 def test_training_entry_points_share_one_signature(name):
     fn = _trainers()[name]
@@ -247,9 +237,10 @@ def test_training_entry_points_share_one_signature(name):
     for p in ("batch_size", "generator", "desc"):
         assert p in params and params[p].kind is inspect.Parameter.KEYWORD_ONLY, (name, p)
     assert not {"batch", "progress_desc", "seed"} & set(params), name
-    if name in SHARED_RESULT:
-        ret = typing.get_type_hints(fn)["return"]
-        assert issubclass(ret, companion.utils.TrainResult), f"{name} returns {ret}"
+    ret = typing.get_type_hints(fn)["return"]
+    assert isinstance(ret, type) and issubclass(ret, companion.utils.TrainResult), (
+        f"{name} returns {ret}"
+    )
 
 
 def test_shared_training_result_holds_a_loss_tensor_and_moves_data_to_the_model():
@@ -272,9 +263,6 @@ def _public_objects(name: str) -> dict[str, object]:
 # Deliberately shared names: each chapter's training entry point is ``<chapter>.train`` (always
 # called qualified; test_training_entry_points_share_one_signature holds them to one signature).
 SAME_ROLE = {"train"}
-# Not yet a subclass of the core's TrainResult: soft_equivariance.train's record is being folded
-# into it (issue 16, point 4). Remove the entry when it is.
-PENDING = {("TrainResult", "companion.soft_equivariance")}
 
 
 def _same_meaning(attr: str, obj: object, core: dict[str, object]) -> bool:
@@ -293,7 +281,7 @@ def test_no_public_name_means_two_things():
     owners: dict[str, list[str]] = {}
     for name in CHAPTERS:
         for attr, obj in _public_objects(name).items():
-            if not _same_meaning(attr, obj, core) and (attr, name) not in PENDING:
+            if not _same_meaning(attr, obj, core):
                 owners.setdefault(attr, []).append(name)
     clashes = {
         attr: pkgs

@@ -439,7 +439,10 @@ def test_training_with_hep_learns_digits():
         generator=torch.Generator().manual_seed(1),
         track_cosine=True,
     )
-    assert len(hist.test_accuracy) == 3 and len(hist.train_loss) == 2
+    assert len(hist.test_accuracy) == 3 and hist.losses.shape == (2,)
+    assert hist.metrics["loss"] == float(hist.losses[-1])
+    assert hist.metrics["test_accuracy"] == hist.test_accuracy[-1]
+    assert hist.metrics["cosine"] == hist.cosine[-1]
     assert hist.test_accuracy[-1] > 0.5  # chance is 0.1
     assert min(hist.cosine) > 0.99 and min(hist.symmetry) == pytest.approx(1.0)
     assert network_accuracy(net, d.x_test, d.y_test) == pytest.approx(hist.test_accuracy[-1])

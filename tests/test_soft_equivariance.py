@@ -333,8 +333,8 @@ def test_short_training_keeps_the_true_plane_strongest():
     assert res.tuned_at == 200 and res.r_reference is not None
     assert int(res.lam.argmax()) == PLANES.index("xy")
     assert res.lam[0] == 1.0 and (res.lam[1:] < 0.5).all()
-    assert res.r_history.shape == (400, 3) and torch.isfinite(res.mse_history).all()
-    assert regression_mse(model, x, y) < float(res.mse_history[0])
+    assert res.r_history.shape == (400, 3) and torch.isfinite(res.losses).all()
+    assert regression_mse(model, x, y) < float(res.losses[0])
 
 
 def test_hard_emlp_passes_the_core_check_with_the_reps_it_declares():

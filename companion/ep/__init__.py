@@ -41,7 +41,7 @@ from .network import (
     sigmoid,
     weight_angles,
 )
-from .train import TRAIN_METHODS, History, network_accuracy, train
+from .train import TRAIN_METHODS, EPTrainResult, network_accuracy, train
 
 __all__ = [
     "COORDINATES",
@@ -76,7 +76,7 @@ __all__ = [
     "sigmoid",
     "weight_angles",
     "TRAIN_METHODS",
-    "History",
+    "EPTrainResult",
     "network_accuracy",
     "train",
 ]

@@ -13,24 +13,32 @@ from dataclasses import dataclass, field
 import torch
 
 from ..checks import check_choice, check_int, check_number
-from ..utils import progress
+from ..utils import TrainResult, progress
 from .data import Split, one_hot
 from .estimators import cosine_similarity, ep_gradient, implicit_gradient, loss_at
 from .homeostasis import network_homeostatic_loss, network_jacobian, symmetry_score
 from .network import EPNetwork
 
-__all__ = ["History", "network_accuracy", "train", "TRAIN_METHODS"]
+__all__ = ["EPTrainResult", "network_accuracy", "train", "TRAIN_METHODS"]
 
 TRAIN_METHODS = ("bp", "hep", "one-sided", "symmetric")
 
 
-@dataclass
-class History:
-    """Per-epoch records: train loss (mean over batches, ``epochs`` entries); test accuracy and,
-    on the probe batch, the cosine of the estimate to the true gradient and the Jacobian symmetry
-    score (``epochs + 1`` entries: entry 0 is before training)."""
+@dataclass(kw_only=True)
+class EPTrainResult(TrainResult):
+    """What :func:`train` records: the shared :class:`~companion.utils.TrainResult` plus the
+    per-epoch evaluations of this chapter.
 
-    train_loss: list[float] = field(default_factory=list)
+    Attributes:
+        losses: training loss per epoch (mean over the epoch's batches) ``(epochs,)``, float64.
+        metrics: ``"loss"`` and ``"test_accuracy"`` at the end, and ``"cosine"`` /
+            ``"symmetry"`` when tracked.
+        test_accuracy: test accuracy, ``epochs + 1`` entries (entry 0 is before training).
+        cosine: on the probe batch, the cosine of the estimate to the true gradient
+            (``epochs + 1`` entries, or none without ``track_cosine``).
+        symmetry: on the probe batch, the Jacobian symmetry score (as ``cosine``).
+    """
+
     test_accuracy: list[float] = field(default_factory=list)
     cosine: list[float] = field(default_factory=list)
     symmetry: list[float] = field(default_factory=list)
@@ -78,8 +86,12 @@ def train(
     probe_size: int = 128,
     max_iter: int = 1000,
     desc: str | None = None,
-) -> History:
-    """Train ``net`` in place on ``data`` and return its :class:`History`.
+) -> EPTrainResult:
+    """Train ``net`` in place on ``data`` and return an :class:`EPTrainResult`.
+
+    The unit of training is the epoch (``epochs``, not the shared ``steps``): the test
+    accuracy, cosine and symmetry are recorded once per data pass, and the notebook's
+    numbers are per-epoch records.
 
     Args:
         optimizer: ``"adam"`` or ``"sgd"`` (with ``momentum``), learning rate ``lr``.
@@ -117,7 +129,8 @@ def train(
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum)
     else:
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
-    hist = History()
+    hist = EPTrainResult(losses=torch.empty(0, dtype=torch.float64))
+    train_loss: list[float] = []
     m = x_tr.shape[0]
 
     def record() -> None:
@@ -171,6 +184,10 @@ def train(
             with torch.no_grad():
                 total += float(loss_at(net, u, yb)) * len(idx)
             count += len(idx)
-        hist.train_loss.append(total / count)
+        train_loss.append(total / count)
         record()
+    hist.losses = torch.tensor(train_loss, dtype=torch.float64)
+    hist.metrics = {"loss": train_loss[-1], "test_accuracy": hist.test_accuracy[-1]}
+    if track_cosine:
+        hist.metrics.update(cosine=hist.cosine[-1], symmetry=hist.symmetry[-1])
     return hist

@@ -560,6 +560,9 @@ def train_classifier(
     samples from ``generator`` at every step (``resample="step"``, as the paper's code does)
     or once per epoch (``"epoch"``: less gradient noise, which matters for short CPU runs).
     Returns a :class:`~companion.utils.TrainResult` with the mean training loss per epoch.
+    The unit is the epoch (``epochs``, not the shared ``steps``): every epoch is one shuffled
+    pass, ``resample="epoch"`` draws once per pass, and the cosine schedule spans
+    ``epochs · ⌈N / batch_size⌉`` steps, so the notebook's numbers are defined per epoch.
     """
     from ..utils import progress
 

@@ -31,7 +31,7 @@ from .model import GatedNonlinearity, InertiaFeatures, SoftEMLP, SoftLinear, sof
 from .projector import constraint_matrix, equivariant_basis, equivariant_projector, project_blocks
 from .regularizer import autotune_strengths, reference_regularizer, regularizer, regularizers
 from .rpp import RPPEMLP, RPPLinear, rpp_layers, rpp_penalty
-from .train import TrainResult, regression_mse, train
+from .train import SoftTrainResult, regression_mse, train
 
 __all__ = [
     "AXES",
@@ -67,7 +67,7 @@ __all__ = [
     "RPPEMLP",
     "rpp_layers",
     "rpp_penalty",
-    "TrainResult",
+    "SoftTrainResult",
     "train",
     "regression_mse",
 ]

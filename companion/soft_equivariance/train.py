@@ -21,23 +21,25 @@ import torch
 from torch import nn
 
 from ..checks import check_int, check_same_len, check_tensor
-from ..utils import progress
+from ..utils import TrainResult, progress
 from .groups import MatrixGroup
 from .model import soft_linears
 from .regularizer import _check_groups, autotune_strengths, reference_regularizer, regularizers
 
-__all__ = ["TrainResult", "train", "regression_mse"]
+__all__ = ["SoftTrainResult", "train", "regression_mse"]
 
 
-@dataclass
-class TrainResult:
-    """What :func:`train` records.
+@dataclass(kw_only=True)
+class SoftTrainResult(TrainResult):
+    """What :func:`train` records: the shared :class:`~companion.utils.TrainResult` plus the
+    strengths and regulariser histories of this chapter.
 
     Attributes:
+        losses: training MSE (the fit term, without ``wd`` and ``λ·R``) per step ``(steps,)``,
+            float64; ``metrics["loss"]`` is its last entry.
         lam: final strengths ``(K,)``.
         lam_initial: strengths at the start ``(K,)``.
         r_history: regulariser values per step ``(steps, K)`` (before the step's update).
-        mse_history: training MSE per step ``(steps,)``.
         tuned_at: the step of the automatic tuning, or ``None``.
         r_reference: the vector the tuning used ``(K,)``, or ``None``.
     """
@@ -45,7 +47,6 @@ class TrainResult:
     lam: torch.Tensor
     lam_initial: torch.Tensor
     r_history: torch.Tensor
-    mse_history: torch.Tensor
     tuned_at: int | None
     r_reference: torch.Tensor | None
 
@@ -76,7 +77,7 @@ def train(
     generator: torch.Generator | None = None,
     desc: str | None = None,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
-) -> TrainResult:
+) -> SoftTrainResult:
     """Train ``model`` in place on ``(x: (N, D_in), y: (N, D_out))`` with soft equivariance.
 
     Args:
@@ -165,11 +166,13 @@ def train(
         opt.step()
         sched.step()
     model.eval()
-    return TrainResult(
-        lam_t.detach().cpu(),
-        lam_initial.cpu(),
-        r_hist.to(torch.float64).cpu(),
-        mse_hist.to(torch.float64).cpu(),
-        tuned_at,
-        None if r_ref is None else r_ref.to(torch.float64).cpu(),
+    losses = mse_hist.to(torch.float64).cpu()
+    return SoftTrainResult(
+        losses=losses,
+        metrics={"loss": float(losses[-1])},
+        lam=lam_t.detach().cpu(),
+        lam_initial=lam_initial.cpu(),
+        r_history=r_hist.to(torch.float64).cpu(),
+        tuned_at=tuned_at,
+        r_reference=None if r_ref is None else r_ref.to(torch.float64).cpu(),
     )
