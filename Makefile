@@ -102,7 +102,7 @@ dist: install
 	$(VENV)/bin/twine check --strict dist/*
 
 unit: install course-install
-	$(THREADS) $(PY) -m pytest -m "not book" -n $(JOBS) -p no:cacheprovider --disable-socket --allow-unix-socket tests/
+	$(THREADS) $(PY) -m pytest -m "not book" -n $(JOBS) -p no:cacheprovider --durations=12 --disable-socket --allow-unix-socket tests/
 
 # Each notebook runs once, in parallel; the executed notebooks are stored in the
 # book's execution cache (conftest.py), so the build below re-runs none of them.

@@ -233,20 +233,18 @@ def _rotation_generator(i: int, j: int, d: int = 3) -> torch.Tensor:
 class MatrixGroup:
     r"""A closed subgroup of O(d) given by generators, with a Haar sampler.
 
-        As in EMLP (Finzi, Welling & Wilson, ICML 2021), the group is given by Lie-algebra
-        generators :math:`A_i` (antisymmetric) spanning the algebra of its identity component
-        and discrete generators :math:`h_j` that reach the other components: a linear map is
-        equivariant iff it commutes with every :math:`d
-    ho(A_i)` and :math:`
-    ho(h_j)`.
+    As in EMLP (Finzi, Welling & Wilson, ICML 2021), the group is given by Lie-algebra
+    generators :math:`A_i` (antisymmetric) spanning the algebra of its identity component
+    and discrete generators :math:`h_j` that reach the other components: a linear map is
+    equivariant iff it commutes with every :math:`d\rho(A_i)` and :math:`\rho(h_j)`.
 
-        Attributes:
-            name: e.g. ``"O(3)"`` or ``"O(2)_xy"``.
-            lie: Lie-algebra generators ``(m, d, d)`` (float64, antisymmetric; ``m`` may be 0).
-            discrete: discrete generators ``(n, d, d)`` (float64, orthogonal; ``n`` may be 0).
-            kind: one of :data:`MATRIX_GROUP_KINDS` (selects the sampler); ``d = 2`` for
-                ``"SO(2)"``, else ``d = 3``.
-            plane: for ``kind == "O(2)"``, one of :data:`PLANES`.
+    Attributes:
+        name: e.g. ``"O(3)"`` or ``"O(2)_xy"``.
+        lie: Lie-algebra generators ``(m, d, d)`` (float64, antisymmetric; ``m`` may be 0).
+        discrete: discrete generators ``(n, d, d)`` (float64, orthogonal; ``n`` may be 0).
+        kind: one of :data:`MATRIX_GROUP_KINDS` (selects the sampler); ``d = 2`` for
+            ``"SO(2)"``, else ``d = 3``.
+        plane: for ``kind == "O(2)"``, one of :data:`PLANES`.
     """
 
     name: str

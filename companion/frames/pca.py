@@ -72,8 +72,8 @@ __all__ = [
 ]
 
 FRAME_GROUPS = ("O(3)", "SO(3)", "E(3)", "SE(3)")
-"""The groups that have a PCA frame here: the core's O(3) and SO(3)
-(:func:`companion.groups.get_group`), and with translations E(3) and SE(3)."""
+"""Names of the groups that have a PCA frame here. O(3) and SO(3) are the core's groups
+(:func:`companion.groups.get_group`); E(3) and SE(3) add translations."""
 
 
 def frame_group(group: object, name: str = "group") -> str:

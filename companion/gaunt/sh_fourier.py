@@ -43,7 +43,7 @@ Because the :math:`\theta` integral runs over half a period, every frequency
 :math:`u` of :math:`f` contributes: the way back needs all of them.
 
 Everything is built once per size in float64 on the CPU (``functools.lru_cache``)
-and copied to a device/dtype on demand (:func:`cached_on`).
+and copied to a device/dtype on demand (``cached_on``).
 """
 
 from __future__ import annotations

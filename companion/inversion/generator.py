@@ -175,7 +175,7 @@ def fingerprint(model: Generator, n: int = 8) -> list[float]:
     """A numeric fingerprint: the mean intensity of ``G(z_i)`` for ``n`` fixed probe latents.
 
     The latents are the first ``n`` rows drawn from a generator seeded with
-    :data:`FINGERPRINT_PROBE_SEED` (a fixed probe, not a source of randomness). The training
+    ``FINGERPRINT_PROBE_SEED`` (a fixed probe, not a source of randomness). The training
     command stores the fingerprint next to the weights; a test reloads the weights and
     compares (a check that the file, the architecture and the loader agree).
     """

@@ -168,5 +168,5 @@ class TensorRep:
 
 
 def plane_groups() -> list[MatrixGroup]:
-    """The three candidates ``[O(2)_xy, O(2)_yz, O(2)_xz]`` (in the order of :data:`PLANES`)."""
+    """The three candidates ``[O(2)_xy, O(2)_yz, O(2)_xz]`` (in the order of :data:`~companion.groups.PLANES`)."""
     return [o2_plane(p) for p in PLANES]
