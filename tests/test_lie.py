@@ -404,32 +404,42 @@ def test_window_from_samples_lowers_the_affine_equivariance_error():
     assert errs["samples"] < 0.5 * errs["kernel"], errs
 
 
+SCALED_IMAGE = GroupAction(
+    "image × det", lambda u, f: torch.linalg.det(u).to(f.dtype) * lie.affine_warp(f, u)
+)
+"""The warp times det u: what a layer *without* its |det| factors does under a dilation."""
+
+
 @pytest.mark.parametrize("layer", ["lift", "group"])
 def test_det_factor_gives_scale_equivariance_in_amplitude(layer):
-    """u = 2I: with |det| factors Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H) in amplitude; without, off by det u = 4."""
+    """u = 2I: with |det| factors Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H); without, off by det u = 4."""
     f = _smooth_digits(2, 14)  # 56 x 56, digit in the middle half
     gen = torch.Generator().manual_seed(5)
     h1 = lie.sample_group("GL+(2)", 3, spd_var=0.01, rot="uniform", rot_bound=0.1, generator=gen)
     h2 = lie.sample_group("GL+(2)", 3, spd_var=0.01, rot="uniform", rot_bound=0.1, generator=gen)
     u = 2 * torch.eye(2)
     ui = torch.linalg.inv(u)
-    ratios = {}
+    errs = {}
     for det_factor in (True, False):
         lift = lie.LiftingConv(
             1, 2, 15, "GL+(2)", radius=7.0, det_factor=det_factor or layer == "group"
         )
         if layer == "lift":
-            a = lift(lie.affine_warp(f, u), h1)
-            b = lie.affine_warp(lift(f, h1.left_mul(ui)), u)
+            fn, x, acts = lift, (f, h1.left_mul(ui)), (IMAGE, SAMPLES)
         else:
             conv = lie.GroupConv(2, 2, 15, "GL+(2)", radius=7.0, det_factor=det_factor)
-            a = conv(lift(lie.affine_warp(f, u), h1), h1, h2)
-            b = lie.affine_warp(conv(lift(f, h1.left_mul(ui)), h1.left_mul(ui), h2.left_mul(ui)), u)
-        ratios[det_factor] = float(a.detach().norm() / b.detach().norm())
-        if det_factor:
-            assert _rel(a, b) < 0.25
-    assert 0.85 < ratios[True] < 1.15, ratios
-    assert abs(ratios[False] / ratios[True] - 4.0) < 0.2, ratios
+
+            def fn(img, ha, hb, lift=lift, conv=conv):
+                return conv(lift(img, ha), ha, hb)
+
+            x, acts = (f, h1.left_mul(ui), h2.left_mul(ui)), (IMAGE, SAMPLES, SAMPLES)
+        with torch.no_grad():
+            for out in (IMAGE, SCALED_IMAGE):
+                errs[det_factor, out.name] = float(equivariance_error(fn, x, u, acts, out))
+    # with the factor: equivariant up to resampling; without: equivariant only up to det u
+    assert errs[True, "image"] < 0.02, errs
+    assert errs[False, "image × det"] < 0.02, errs
+    assert errs[False, "image"] > 2.5 and errs[True, "image × det"] > 0.7, errs
 
 
 def test_kernels_and_training_helpers_run():
@@ -440,15 +450,43 @@ def test_kernels_and_training_helpers_run():
     model = lie.AffineGCNN("SL(2)", channels=(2, 2, 4), n_samples=2, head=8)
     before = [p.detach().clone() for p in model.parameters()]
     res = lie.train_classifier(
-        model, xs, y[:40], epochs=1, batch_size=20, generator=torch.Generator().manual_seed(0)
+        model, xs, y[:40], steps=3, batch_size=16, generator=torch.Generator().manual_seed(0)
     )
-    assert res.losses.shape == (1,) and math.isfinite(res.metrics["loss"])
+    assert res.losses.shape == (3,) and math.isfinite(res.metrics["loss"])
+    assert res.metrics["loss"] == float(res.losses[-1])
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
     acc = lie.classifier_accuracy(
         model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1)
     )
     assert 0.0 <= acc <= 1.0
     assert lie.predict(lie.PlainCNN(), xs).shape == (40, 10)
+
+
+def test_train_classifier_walks_whole_passes_over_the_data():
+    """steps count optimiser steps; every pass is a fresh permutation, the last batch smaller."""
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 10)
+            self.seen: list[torch.Tensor] = []
+
+        def forward(self, x):
+            self.seen.append(x[:, 0, 0, 0].detach().clone())
+            return self.lin(x.flatten(1))
+
+    x = torch.arange(10.0)[:, None, None, None].expand(10, 1, 2, 2).contiguous()
+    y = torch.arange(10) % 10
+    model = Recorder()
+    res = lie.train_classifier(
+        model, x, y, steps=7, batch_size=4, generator=torch.Generator().manual_seed(0)
+    )
+    sizes = [len(b) for b in model.seen]
+    assert sizes == [4, 4, 2, 4, 4, 2, 4] and res.losses.shape == (7,)
+    for first in (0, 3):  # each pass sees every example exactly once
+        seen = torch.cat(model.seen[first : first + 3]).sort().values
+        assert torch.equal(seen, torch.arange(10.0))
+    assert not torch.equal(torch.cat(model.seen[:3]), torch.cat(model.seen[3:6]))
 
 
 # ----------------------------------------------------------------------------- CUDA
@@ -485,22 +523,22 @@ def test_affine_gcnn_on_cuda_matches_cpu_and_trains(exact_fp32):
         gpu_out = gpu_model(f.cuda(), on_gpu)
         # the exact 90-degree invariance holds on the device too: model(L_u f, H) = model(f, u⁻¹H)
         ui = torch.linalg.inv(ROT90).cuda()
-        rotated = gpu_model(lie.affine_warp(f.cuda(), ROT90.cuda()), on_gpu)
-        shifted = gpu_model(f.cuda(), [s.left_mul(ui) for s in on_gpu])
+        shifted = [s.left_mul(ui) for s in on_gpu]
+        err = equivariance_error(gpu_model, (f.cuda(), shifted), ROT90.cuda(), (IMAGE, SAMPLES), None)
     assert gpu_out.device.type == "cuda"
     assert torch.allclose(gpu_out.cpu(), cpu_out, rtol=1e-3, atol=1e-4)
-    assert _rel(rotated, shifted) < 1e-4
+    assert float(err) < 1e-4
     x, y = lie.mnist_digits()
     xs, ys = F.avg_pool2d(x[:24], 2), y[:24]
     res = lie.train_classifier(
         gpu_model,
         xs.cuda(),
         ys.cuda(),
-        epochs=2,
+        steps=4,
         batch_size=8,
         generator=torch.Generator().manual_seed(1),
     )
-    assert res.losses.shape == (2,) and bool(torch.isfinite(res.losses).all())
+    assert res.losses.shape == (4,) and bool(torch.isfinite(res.losses).all())
     acc = lie.classifier_accuracy(
         gpu_model, xs.cuda(), ys.cuda(), draws=2, generator=torch.Generator().manual_seed(2)
     )

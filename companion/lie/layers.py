@@ -546,7 +546,7 @@ def train_classifier(
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    epochs: int = 3,
+    steps: int = 100,
     batch_size: int = 100,
     lr: float = 3e-3,
     weight_decay: float = 0.0,
@@ -554,15 +554,15 @@ def train_classifier(
     resample: str = "step",
     desc: str | None = None,
 ) -> TrainResult:
-    """Train with Adam (cosine learning-rate decay) on ``x: (N, C, H, W)``, ``y: (N,)``.
+    """Train with Adam (cosine learning-rate decay over ``steps``) on ``x: (N, C, H, W)``, ``y: (N,)``.
 
-    Mini-batches are shuffled with ``generator``. An :class:`AffineGCNN` draws fresh group
-    samples from ``generator`` at every step (``resample="step"``, as the paper's code does)
-    or once per epoch (``"epoch"``: less gradient noise, which matters for short CPU runs).
-    Returns a :class:`~companion.utils.TrainResult` with the mean training loss per epoch.
-    The unit is the epoch (``epochs``, not the shared ``steps``): every epoch is one shuffled
-    pass, ``resample="epoch"`` draws once per pass, and the cosine schedule spans
-    ``epochs · ⌈N / batch_size⌉`` steps, so the notebook's numbers are defined per epoch.
+    Mini-batches walk through a shuffled copy of the data (a new permutation from
+    ``generator`` at every pass; the last batch of a pass may be smaller), so
+    ``steps = epochs · ⌈N / batch_size⌉`` trains for whole epochs. An :class:`AffineGCNN`
+    draws fresh group samples from ``generator`` at every step (``resample="step"``, as the
+    paper's code does) or once per pass (``"epoch"``: less gradient noise). The data move to
+    the model's device and dtype. Returns a :class:`~companion.utils.TrainResult` with the
+    training loss of every step, ``(steps,)``.
     """
     from ..utils import progress
 
@@ -572,33 +572,31 @@ def train_classifier(
     p = next(model.parameters(), None)
     if p is not None:  # train where the model lives
         x, y = x.to(p.device, p.dtype), y.to(p.device)
-    epochs = check_int(epochs, "epochs", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
     check_choice(resample, "resample", RESAMPLE)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps = epochs * math.ceil(len(x) / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    losses = []
+    losses = []  # detached, on the device: read once at the end, not per step
     model.train()
-    for _ in progress(range(epochs), desc=desc):
-        perm = torch.randperm(len(x), generator=generator).to(x.device)
-        batch_losses, sizes = [], []  # kept on the device: read once per epoch, not per step
-        fixed = None
-        if resample == "epoch" and isinstance(model, AffineGCNN):
-            fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
-        for i in range(0, len(x), batch_size):
-            idx = perm[i : i + batch_size]
-            loss = F.cross_entropy(_forward(model, x[idx], generator, fixed), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            batch_losses.append(loss.detach())
-            sizes.append(len(idx))
-        values = torch.stack(batch_losses).tolist()
-        losses.append(sum(v * n for v, n in zip(values, sizes, strict=True)) / len(x))
+    perm, pos, fixed = None, len(x), None
+    for _ in progress(range(steps), desc=desc):
+        if pos >= len(x):  # a new pass over the data
+            perm, pos = torch.randperm(len(x), generator=generator).to(x.device), 0
+            if resample == "epoch" and isinstance(model, AffineGCNN):
+                fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
+        assert perm is not None
+        idx = perm[pos : pos + batch_size]
+        pos += batch_size
+        loss = F.cross_entropy(_forward(model, x[idx], generator, fixed), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.detach())
     model.eval()
-    return TrainResult(torch.tensor(losses), {"loss": losses[-1]})
+    loss_t = torch.stack(losses).cpu()
+    return TrainResult(loss_t, {"loss": float(loss_t[-1])})
 
 
 @torch.no_grad()
