@@ -489,6 +489,65 @@ def test_train_classifier_walks_whole_passes_over_the_data():
     assert not torch.equal(torch.cat(model.seen[:3]), torch.cat(model.seen[3:6]))
 
 
+def test_gcnn_config_holds_the_settings_and_keywords_override_it():
+    cfg = lie.GCNNConfig(channels=3, n_samples=2, head=8)
+    assert cfg.channels == (3, 3, 3)
+    model = lie.AffineGCNN("SL(2)", cfg, n_samples=5)
+    assert model.config.n_samples == model.n_samples == 5 and model.config.head == 8
+    assert lie.AffineGCNN("SL(2)", n_samples=5).config == lie.GCNNConfig(n_samples=5)
+    a = lie.AffineGCNN("SL(2)", cfg, generator=torch.Generator().manual_seed(0))
+    b = lie.AffineGCNN("SL(2)", generator=torch.Generator().manual_seed(0), **vars(cfg))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    with pytest.raises(TypeError, match="unknown settings"):
+        lie.AffineGCNN("SL(2)", n_sample=4)
+    with pytest.raises(TypeError, match="config"):
+        lie.AffineGCNN("SL(2)", {"n_samples": 4})
+    with pytest.raises(ValueError, match="channels"):
+        lie.GCNNConfig(channels=(2, 2))
+    with pytest.raises(ValueError, match="rot"):
+        lie.GCNNConfig(rot="random")
+    with pytest.raises(ValueError, match="spd_var"):
+        lie.GCNNConfig(spd_var=float("nan"))
+
+
+def test_train_weights_command_writes_loadable_models_with_fingerprints(tmp_path):
+    from companion.lie import train_weights
+
+    rec = train_weights.main(
+        ["--out", str(tmp_path), "--models", "CNN", "--seeds", "3", "--steps", "2"]
+    )
+    assert set(rec["runs"]) == {"3"} and rec["steps"] == 2
+    assert lie.load_affine_record("CNN", tmp_path)["runs"]["3"] == rec["runs"]["3"]
+    (model,) = lie.load_affine_models(["CNN"], directory=tmp_path).values()
+    data = lie.affine_benchmark(**lie.AFFINE_BENCHMARK, generator=torch.Generator().manual_seed(0))
+    fp = lie.logit_fingerprint(model, data.x_test[:4])
+    assert fp == pytest.approx(rec["runs"]["3"]["fingerprint"], abs=1e-4)
+    fresh = lie.logit_fingerprint(
+        lie.affine_model("CNN", generator=torch.Generator().manual_seed(3)), data.x_test[:4]
+    )
+    assert fresh != pytest.approx(fp, abs=1e-3)  # the fingerprint sees the training
+    with pytest.raises(FileNotFoundError, match="train_weights"):
+        lie.load_affine_models(["SL(2)"], directory=tmp_path)
+    with pytest.raises(ValueError, match="name"):
+        lie.affine_model("ResNet")
+
+
+@pytest.mark.parametrize("folder", ["", "low_data"])
+@pytest.mark.parametrize("name", list(lie.AFFINE_MODELS))
+def test_shipped_affine_models_match_their_fingerprints(name, folder):
+    """The shipped weights reload to the numbers the training command recorded."""
+    directory = lie.AFFINE_WEIGHTS_DIR / folder
+    rec = lie.load_affine_record(name, directory)
+    models = lie.load_affine_models([name], directory=directory)
+    assert sorted(seed for _, seed in models) == sorted(int(s) for s in rec["runs"])
+    assert [int(s) for s in rec["runs"]] == list(lie.AFFINE_SEEDS)
+    data = lie.affine_benchmark(**lie.AFFINE_BENCHMARK, generator=torch.Generator().manual_seed(0))
+    for (_, seed), model in models.items():
+        got = lie.logit_fingerprint(model, data.x_test[:4])
+        assert got == pytest.approx(rec["runs"][str(seed)]["fingerprint"], abs=1e-3), seed
+        assert rec["runs"][str(seed)]["val_clean"] > 0.5  # trained, far above chance (0.1)
+
+
 # ----------------------------------------------------------------------------- CUDA
 
 
@@ -524,7 +583,9 @@ def test_affine_gcnn_on_cuda_matches_cpu_and_trains(exact_fp32):
         # the exact 90-degree invariance holds on the device too: model(L_u f, H) = model(f, u⁻¹H)
         ui = torch.linalg.inv(ROT90).cuda()
         shifted = [s.left_mul(ui) for s in on_gpu]
-        err = equivariance_error(gpu_model, (f.cuda(), shifted), ROT90.cuda(), (IMAGE, SAMPLES), None)
+        err = equivariance_error(
+            gpu_model, (f.cuda(), shifted), ROT90.cuda(), (IMAGE, SAMPLES), None
+        )
     assert gpu_out.device.type == "cuda"
     assert torch.allclose(gpu_out.cpu(), cpu_out, rtol=1e-3, atol=1e-4)
     assert float(err) < 1e-4
@@ -553,6 +614,29 @@ def test_warp_rot90_is_a_pixel_permutation():
     out = lie.affine_warp(x, ROT90)
     assert any(torch.allclose(out, torch.rot90(x, k, dims=(-2, -1)), atol=1e-5) for k in (1, 3))
     assert torch.allclose(lie.affine_warp(x, torch.eye(2)), x, atol=1e-6)
+
+
+def test_affine_benchmark_splits_are_disjoint_and_keep_the_digit_in_view():
+    b = lie.affine_benchmark(40, 10, 20, generator=torch.Generator().manual_seed(0))
+    assert b.x_train.shape == (40, 1, 20, 20) and b.x_test_affine.shape == (20, 1, 20, 20)
+    assert b.y_train.dtype == torch.int64 and b.y_val.shape == (10,) and b.ink_kept.shape == (20,)
+    x, _ = lie.mnist_digits()
+    pooled = F.avg_pool2d(F.pad(x, (6,) * 4), 2).flatten(1)
+    idx = [  # every image is a pooled shipped digit: find which one
+        {int((pooled - im.flatten()).abs().sum(-1).argmin()) for im in part}
+        for part in (b.x_train, b.x_val, b.x_test)
+    ]
+    assert [len(i) for i in idx] == [40, 10, 20]
+    assert not (idx[0] & idx[1] or idx[0] & idx[2] or idx[1] & idx[2])
+    # a warp keeps det(A) times the ink when nothing leaves the canvas
+    assert float(b.ink_kept.min()) > 0.97 and abs(float(b.ink_kept.mean()) - 1) < 0.01
+    assert not torch.allclose(b.x_test, b.x_test_affine)
+    again = lie.affine_benchmark(40, 10, 20, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again.x_test_affine, b.x_test_affine)
+    with pytest.raises(ValueError, match="at most 5000"):
+        lie.affine_benchmark(4000, 500, 1000)
+    with pytest.raises(ValueError, match="translation"):
+        lie.affine_benchmark(10, 10, 10, translation=float("nan"))
 
 
 def test_random_affine_ranges():

@@ -30,6 +30,7 @@ the chapter). Each layer records the sets it last used in ``last_samples_in/out`
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -39,7 +40,7 @@ from torch import nn
 from ..checks import check_choice, check_int, check_number, check_same_len, check_tensor
 from ..utils import TrainResult, check_generator, seeded_init
 from .groups import algebra_dim, check_group, to_coords, xi_inv
-from .haar import GroupSample, sample_group
+from .haar import ROTATION_SAMPLERS, GroupSample, sample_group
 
 __all__ = [
     "kernel_offsets",
@@ -47,6 +48,7 @@ __all__ = [
     "ImplicitKernel",
     "LiftingConv",
     "GroupConv",
+    "GCNNConfig",
     "AffineGCNN",
     "PlainCNN",
     "KERNELS",
@@ -386,9 +388,58 @@ def _rms_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return x / (x.pow(2).mean(dim=tuple(range(1, x.ndim)), keepdim=True).sqrt() + eps)
 
 
+@dataclass(frozen=True)
+class GCNNConfig:
+    r"""The settings of an :class:`AffineGCNN` (everything but the group and the generator).
+
+    Attributes:
+        channels: feature channels after the lift, the first and the second group
+            convolution (one int: all three).
+        n_samples: group samples per layer output (the paper's code: 10).
+        lift_kernel, kernel_size: odd kernel sides of the lift and the group convolutions.
+        hidden, kernel, omega, group_scale: the :class:`ImplicitKernel` (width, ``"rff"`` or
+            ``"siren"``, spatial frequency scale, scale of the Lie-algebra coordinates).
+        head, n_classes, in_channels: the MLP head's width, the classes, the image channels.
+        spd_var, rot, rot_bound: the sampler (:func:`~companion.lie.haar.sample_group`):
+            log-normal variance of the shape factor, ``"uniform"``/``"equidistant"``
+            angles within :math:`\pm\pi\,` ``rot_bound``.
+        bias: learned per-channel biases in the group layers.
+    """
+
+    channels: int | tuple[int, int, int] = (8, 8, 32)
+    n_samples: int = 8
+    lift_kernel: int = 7
+    kernel_size: int = 5
+    hidden: int = 64
+    head: int = 64
+    n_classes: int = 10
+    in_channels: int = 1
+    kernel: str = "rff"
+    spd_var: float = 0.05
+    rot: str = "uniform"
+    rot_bound: float = 0.15
+    bias: bool = True
+    omega: float = 4.0
+    group_scale: float = 1 / 16
+
+    def __post_init__(self) -> None:
+        ch = self.channels
+        ch = (ch,) * 3 if isinstance(ch, int) else tuple(ch)
+        if len(ch) != 3 or not all(isinstance(c, int) and c >= 1 for c in ch):
+            raise ValueError(f"channels must be a positive int or three of them, got {ch!r}")
+        object.__setattr__(self, "channels", ch)
+        check_choice(self.rot, "rot", ROTATION_SAMPLERS)
+        check_number(self.spd_var, "spd_var", minimum=0)
+        check_number(self.rot_bound, "rot_bound", minimum=0, maximum=1, open_min=True)
+
+
 class AffineGCNN(nn.Module):
     r"""A small :math:`\mathbb R^2\rtimes H` classifier: lift → GConv (same samples) → 2×2 max-pool
     → GConv (new samples) → max over (group, space) → MLP.
+
+    ``AffineGCNN(group, config=None, *, generator=None, **settings)``: the settings are a
+    :class:`GCNNConfig` (default ``GCNNConfig()``), and keywords override single fields
+    (``AffineGCNN("SL(2)", n_samples=4)``); ``model.config`` is the resulting config.
 
     An RMS normalisation over ``(C, n, H, W)`` and a GELU follow each convolution (the paper's
     ``GResNet`` uses a layer norm there, and a residual block; at CPU scale the mean-free layer
@@ -404,44 +455,38 @@ class AffineGCNN(nn.Module):
     def __init__(
         self,
         group: str,
+        config: GCNNConfig | None = None,
         *,
-        channels: int | tuple[int, int, int] = (8, 8, 32),
-        n_samples: int = 8,
-        lift_kernel: int = 7,
-        kernel_size: int = 5,
-        hidden: int = 64,
-        head: int = 64,
-        n_classes: int = 10,
-        in_channels: int = 1,
-        kernel: str = "rff",
-        spd_var: float = 0.05,
-        rot: str = "uniform",
-        rot_bound: float = 0.15,
-        bias: bool = True,
-        omega: float = 4.0,
-        group_scale: float = 1 / 16,
         generator: torch.Generator | None = None,
+        **settings: Any,
     ):
         super().__init__()
+        if config is not None and not isinstance(config, GCNNConfig):
+            raise TypeError(f"config must be a GCNNConfig, got {type(config).__name__}")
+        unknown = set(settings) - {f.name for f in fields(GCNNConfig)}
+        if unknown:
+            raise TypeError(f"AffineGCNN got unknown settings {sorted(unknown)} (see GCNNConfig)")
+        cfg = replace(config if config is not None else GCNNConfig(), **settings)
+        self.config = cfg
         self.group = check_group(group)
-        self.n_samples = check_int(n_samples, "n_samples", minimum=1)
-        self.spd_var, self.rot, self.rot_bound = float(spd_var), rot, float(rot_bound)
+        self.n_samples = check_int(cfg.n_samples, "n_samples", minimum=1)
+        self.spd_var, self.rot, self.rot_bound = float(cfg.spd_var), cfg.rot, float(cfg.rot_bound)
         gen = check_generator(generator)  # kernels, then the head's initial weights
         common: dict[str, Any] = dict(
-            kernel=kernel,
-            hidden=hidden,
+            kernel=cfg.kernel,
+            hidden=cfg.hidden,
             generator=gen,
-            bias=bias,
-            omega=omega,
-            group_scale=group_scale,
+            bias=cfg.bias,
+            omega=cfg.omega,
+            group_scale=cfg.group_scale,
         )
-        c1, c2, c3 = (channels,) * 3 if isinstance(channels, int) else tuple(channels)
-        self.lift = LiftingConv(in_channels, c1, lift_kernel, self.group, **common)
-        self.conv1 = GroupConv(c1, c2, kernel_size, self.group, **common)
-        self.conv2 = GroupConv(c2, c3, kernel_size, self.group, **common)
+        c1, c2, c3 = cfg.channels
+        self.lift = LiftingConv(cfg.in_channels, c1, cfg.lift_kernel, self.group, **common)
+        self.conv1 = GroupConv(c1, c2, cfg.kernel_size, self.group, **common)
+        self.conv2 = GroupConv(c2, c3, cfg.kernel_size, self.group, **common)
         with seeded_init(gen):
-            self.fc1 = nn.Linear(c3, head)
-            self.fc2 = nn.Linear(head, n_classes)
+            self.fc1 = nn.Linear(c3, cfg.head)
+            self.fc2 = nn.Linear(cfg.head, cfg.n_classes)
 
     @property
     def layers(self) -> list[nn.Module]:

@@ -1,0 +1,135 @@
+"""The shipped models of chapter 2's affine-robustness experiment: settings, loading, fingerprints.
+
+The weights in ``companion/lie/weights/`` were trained by ``python -m
+companion.lie.train_weights`` (see that module) with the settings below, on the upright
+training digits of :func:`~companion.lie.data.affine_benchmark` with ``AFFINE_BENCHMARK`` and the
+split generator seeded with 0. They are loaded with ``torch.load(..., weights_only=True)``.
+The settings were chosen on the validation split (clean and affine-transformed digits),
+never on the test split.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..checks import check_choice, check_tensor
+from .layers import AffineGCNN, GCNNConfig, PlainCNN
+
+__all__ = [
+    "AFFINE_WEIGHTS_DIR",
+    "AFFINE_GROUP_CONFIG",
+    "AFFINE_MODELS",
+    "AFFINE_SEEDS",
+    "AFFINE_BENCHMARK",
+    "AFFINE_TRAINING",
+    "affine_model",
+    "logit_fingerprint",
+    "load_affine_models",
+    "load_affine_record",
+]
+
+AFFINE_WEIGHTS_DIR = Path(__file__).with_name("weights")
+
+AFFINE_SAMPLING: dict[str, Any] = dict(rot="equidistant", rot_bound=0.25, spd_var=0.05)
+"""Group samples of both group models: four equidistant angles within ±π/4 and a log-normal
+shape factor with variance 0.05 per coordinate: wider than the test transformations, so that
+the sample distribution :math:`q` and its shift :math:`u^{-1}q` by a test transformation
+overlap (see the chapter). Chosen on the validation split among ±0.15π/0.02 (narrower),
+±0.25π/0.05 and ±0.5π/0.1 (wider; did not train)."""
+
+AFFINE_GROUP_CONFIG = GCNNConfig(
+    channels=(8, 8, 32), n_samples=4, omega=4.0, group_scale=1 / 16, **AFFINE_SAMPLING
+)
+"""The group models' settings (both groups)."""
+
+AFFINE_MODELS: dict[str, str | None] = {"CNN": None, "SL(2)": "SL(2)", "GL+(2)": "GL+(2)"}
+"""Model name → its group (``None``: the plain CNN)."""
+
+AFFINE_SEEDS = (0, 1, 2)
+AFFINE_BENCHMARK: dict[str, Any] = dict(
+    n_train=3000, n_val=500, n_test=1000, pad=6, pool=2, translation=0.15
+)
+"""Arguments of :func:`~companion.lie.data.affine_benchmark` (40×40 canvas pooled to 20×20)."""
+
+AFFINE_TRAINING: dict[str, Any] = dict(steps=752, batch_size=32, lr=3e-3, draws=4)
+"""Adam with cosine decay; ``steps``: 8 passes over the 3,000 training digits; ``draws``
+group-sample draws averaged at evaluation."""
+
+
+def _file_stem(name: str) -> str:
+    """``"GL+(2)"`` → ``"affine_gl2"`` (the weight and record files' names)."""
+    check_choice(name, "name", tuple(AFFINE_MODELS))
+    return "affine_" + {"CNN": "cnn", "SL(2)": "sl2", "GL+(2)": "gl2"}[name]
+
+
+def affine_model(
+    name: str,
+    config: GCNNConfig | None = None,
+    *,
+    generator: torch.Generator | None = None,
+) -> nn.Module:
+    """A freshly initialised model of ``AFFINE_MODELS``; the shipped seed ``s`` used
+    ``generator=torch.Generator().manual_seed(s)`` (``None``: the global stream).
+
+    ``config`` replaces ``AFFINE_GROUP_CONFIG`` for the group models (ignored for the CNN).
+    """
+    check_choice(name, "name", tuple(AFFINE_MODELS))
+    group = AFFINE_MODELS[name]
+    if group is None:
+        return PlainCNN(channels=(8, 16, 32), generator=generator)
+    return AffineGCNN(group, config or AFFINE_GROUP_CONFIG, generator=generator)
+
+
+def _config_from_record(record: dict) -> GCNNConfig | None:
+    cfg = record.get("config")
+    return None if cfg is None else GCNNConfig(**cfg)
+
+
+@torch.no_grad()
+def logit_fingerprint(model: nn.Module, probe: torch.Tensor) -> list[float]:
+    """Sum of the logits for each probe image ``(B, 1, H, W)``, one fixed group-sample draw
+    (generator seeded 11): a numeric fingerprint of the weights, stored by the training
+    command and checked by a test after reloading."""
+    probe = check_tensor(probe, "probe", ndim=4, floating=True)
+    model.eval()
+    if isinstance(model, AffineGCNN):
+        out = model(probe, generator=torch.Generator().manual_seed(11))
+    else:
+        out = model(probe)
+    return [round(float(v), 5) for v in out.sum(-1)]
+
+
+def load_affine_record(name: str, directory: str | Path | None = None) -> dict:
+    """The training record (``affine_<model>.json``) of a model of ``AFFINE_MODELS``."""
+    d = Path(directory) if directory is not None else AFFINE_WEIGHTS_DIR
+    return json.loads((d / f"{_file_stem(name)}.json").read_text())
+
+
+def load_affine_models(
+    names: tuple[str, ...] | list[str] | None = None,
+    *,
+    directory: str | Path | None = None,
+    device: torch.device | str | None = None,
+) -> dict[tuple[str, int], nn.Module]:
+    """The shipped models, ``{(name, seed): model}`` in eval mode on ``device``."""
+    d = Path(directory) if directory is not None else AFFINE_WEIGHTS_DIR
+    out: dict[tuple[str, int], nn.Module] = {}
+    for name in names if names is not None else tuple(AFFINE_MODELS):
+        path = d / f"{_file_stem(name)}.pt"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no weights {path}: run python -m companion.lie.train_weights --models '{name}'"
+            )
+        states = torch.load(path, map_location="cpu", weights_only=True)
+        config = _config_from_record(load_affine_record(name, d))
+        for seed, state in states.items():
+            gen = torch.Generator().manual_seed(int(seed))
+            model = affine_model(name, config, generator=gen)
+            model.load_state_dict(state)
+            out[name, int(seed)] = model.to(device).eval()
+    return out
