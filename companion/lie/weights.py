@@ -1,11 +1,19 @@
 """The shipped models of chapter 2's affine-robustness experiment: settings, loading, fingerprints.
 
-The weights in ``companion/lie/weights/`` were trained by ``python -m
-companion.lie.train_weights`` (see that module) with the settings below, on the upright
-training digits of :func:`~companion.lie.data.affine_benchmark` with ``AFFINE_BENCHMARK`` and the
-split generator seeded with 0. They are loaded with ``torch.load(..., weights_only=True)``.
-The settings were chosen on the validation split (clean and affine-transformed digits),
-never on the test split.
+Two training conditions ship, each a CNN, an R²⋊SL(2) and an R²⋊GL⁺(2) model for the seeds
+``AFFINE_SEEDS``, trained on the upright digits of :func:`~companion.lie.data.affine_benchmark`
+(``AFFINE_BENCHMARK``, split generator seeded with 0):
+
+* ``weights/``: all 3,000 training digits, 752 steps (8 passes) —
+  ``python -m companion.lie.train_weights``;
+* ``weights/low_data/``: the first 1,000 of them, 384 steps (12 passes) —
+  ``python -m companion.lie.train_weights --train-digits 1000 --steps 384
+  --out companion/lie/weights/low_data``.
+
+Each folder holds ``affine_<model>.pt`` (state dicts by seed, loaded with
+``torch.load(..., weights_only=True)``) and ``affine_<model>.json`` (the command, settings,
+validation accuracies, training seconds and load, and :func:`logit_fingerprint` values).
+The settings were chosen on the validation split, never on the test split.
 """
 
 from __future__ import annotations
