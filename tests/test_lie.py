@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import itertools
+import json
 import math
 
 import numpy as np
@@ -530,6 +531,46 @@ def test_train_weights_command_writes_loadable_models_with_fingerprints(tmp_path
         lie.load_affine_models(["SL(2)"], directory=tmp_path)
     with pytest.raises(ValueError, match="name"):
         lie.affine_model("ResNet")
+
+
+def test_share_kept_summary_matches_numpy_and_rejects_bad_input():
+    res = {("CNN", 0): (0.9, 0.8), ("CNN", 1): (0.8, 0.6), ("CNN", 2): (1.0, 0.7)}
+    res |= {("GL+(2)", s): (c, c * k) for s, (c, k) in enumerate([(0.9, 0.95), (0.8, 0.9)])}
+    out = lie.share_kept_summary(res)
+    cnn = np.array([0.8 / 0.9, 0.6 / 0.8, 0.7 / 1.0])
+    assert out["CNN"]["kept"] == pytest.approx(cnn.mean())
+    assert out["CNN"]["kept_sd"] == pytest.approx(np.std(cnn, ddof=1))
+    assert out["GL+(2)"]["kept"] == pytest.approx(0.925) and out["GL+(2)"]["n_seeds"] == 2
+    assert out["GL+(2)"]["margin"] == pytest.approx(0.925 - cnn.mean())
+    gl_sd = np.std([0.95, 0.9], ddof=1)
+    assert out["GL+(2)"]["spread"] == pytest.approx(2 * max(gl_sd, np.std(cnn, ddof=1)))
+    assert "margin" not in out["CNN"]
+    with pytest.raises(TypeError, match="results"):
+        lie.share_kept_summary([(("CNN", 0), (0.9, 0.8))])
+    with pytest.raises(ValueError, match="baseline"):
+        lie.share_kept_summary({("SL(2)", 0): (0.9, 0.8), ("SL(2)", 1): (0.9, 0.8)})
+    with pytest.raises(ValueError, match="two seeds"):
+        lie.share_kept_summary({("CNN", 0): (0.9, 0.8)})
+    with pytest.raises(ValueError, match="finite"):
+        lie.share_kept_summary({("CNN", 0): (0.9, float("nan")), ("CNN", 1): (0.9, 0.8)})
+
+
+def test_compare_weights_command_evaluates_seeds_spread_over_folders(tmp_path):
+    from companion.lie import compare_weights, train_weights
+
+    for s in (3, 4):  # one folder per seed, as when each seed trains in its own process
+        train_weights.main(
+            ["--out", str(tmp_path / f"s{s}"), "--models", "CNN", "--seeds", str(s), "--steps", "2"]
+        )
+    out = compare_weights.main(
+        ["--dirs", str(tmp_path / "s3"), str(tmp_path / "s4"), "--json", str(tmp_path / "v.json")]
+    )
+    assert out["split"] == "val" and set(out["runs"]) == {"CNN 3", "CNN 4"}
+    rec = lie.load_affine_record("CNN", tmp_path / "s3")["runs"]["3"]
+    assert out["runs"]["CNN 3"] == pytest.approx([rec["val_clean"], rec["val_affine"]], abs=1e-4)
+    assert json.loads((tmp_path / "v.json").read_text())["summary"]["CNN"]["n_seeds"] == 2
+    with pytest.raises(SystemExit):  # the same seed twice
+        compare_weights.main(["--dirs", str(tmp_path / "s3"), str(tmp_path / "s3")])
 
 
 @pytest.mark.parametrize("folder", ["", "low_data"])

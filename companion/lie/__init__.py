@@ -74,8 +74,10 @@ from .weights import (
     AFFINE_WEIGHTS_DIR,
     affine_model,
     load_affine_models,
+    evaluate_affine_models,
     load_affine_record,
     logit_fingerprint,
+    share_kept_summary,
 )
 
 __all__ = [
@@ -138,4 +140,6 @@ __all__ = [
     "logit_fingerprint",
     "load_affine_models",
     "load_affine_record",
+    "evaluate_affine_models",
+    "share_kept_summary",
 ]

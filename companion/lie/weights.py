@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -39,6 +40,8 @@ __all__ = [
     "logit_fingerprint",
     "load_affine_models",
     "load_affine_record",
+    "evaluate_affine_models",
+    "share_kept_summary",
 ]
 
 AFFINE_WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -140,4 +143,71 @@ def load_affine_models(
             model = affine_model(name, config, generator=gen)
             model.load_state_dict(state)
             out[name, int(seed)] = model.to(device).eval()
+    return out
+
+
+def evaluate_affine_models(
+    models: dict[tuple[str, int], nn.Module],
+    x_clean: torch.Tensor,
+    x_affine: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    draws: int = AFFINE_TRAINING["draws"],
+    seed: int = 7,
+) -> dict[tuple[str, int], tuple[float, float]]:
+    """``{(name, seed): (clean accuracy, affine accuracy)}`` of each model on the clean digits
+    ``x_clean: (N, 1, H, W)`` and their transformed copies ``x_affine`` (labels ``y: (N,)``).
+
+    Each model gets a fresh evaluation generator seeded ``seed`` (clean first, then affine),
+    as in :mod:`~companion.lie.train_weights` and the chapter.
+    """
+    from .layers import classifier_accuracy
+
+    out = {}
+    for key, model in models.items():
+        gen = torch.Generator().manual_seed(seed)
+        clean = classifier_accuracy(model, x_clean, y, draws=draws, generator=gen)
+        aff = classifier_accuracy(model, x_affine, y, draws=draws, generator=gen)
+        out[key] = (clean, aff)
+    return out
+
+
+def share_kept_summary(
+    results: dict[tuple[str, int], tuple[float, float]], baseline: str = "CNN"
+) -> dict[str, dict[str, float]]:
+    """Per model: the share of clean accuracy kept, :math:`a_\\text{affine}/a_\\text{clean}`,
+    as mean and sample standard deviation over seeds, and (other models) its ``margin`` over
+    ``baseline`` and ``spread`` = twice the larger of the two seed standard deviations; a
+    margin counts as an effect when ``margin > spread``.
+
+    ``results`` maps ``(name, seed)`` to ``(clean, affine)`` accuracies (at least two seeds per
+    model, clean accuracy > 0). Returns ``{name: {"clean", "clean_sd", "affine", "affine_sd",
+    "kept", "kept_sd", "n_seeds"[, "margin", "spread"]}}``.
+    """
+    if not isinstance(results, dict):
+        raise TypeError(f"results must be a dict, got {type(results).__name__}")
+    names = list(dict.fromkeys(name for name, _ in results))
+    if baseline not in names:
+        raise ValueError(f"baseline {baseline!r} is not among the results' models {names}")
+    out: dict[str, dict[str, float]] = {}
+    for name in names:
+        acc = np.array([v for (n, _), v in results.items() if n == name], dtype=float)
+        if len(acc) < 2:
+            raise ValueError(f"results need at least two seeds per model; {name} has one")
+        if not np.isfinite(acc).all() or (acc[:, 0] <= 0).any():
+            raise ValueError(f"results of {name} need finite accuracies, clean > 0")
+        share = acc[:, 1] / acc[:, 0]
+        out[name] = {
+            "clean": float(acc[:, 0].mean()),
+            "clean_sd": float(acc[:, 0].std(ddof=1)),
+            "affine": float(acc[:, 1].mean()),
+            "affine_sd": float(acc[:, 1].std(ddof=1)),
+            "kept": float(share.mean()),
+            "kept_sd": float(share.std(ddof=1)),
+            "n_seeds": len(acc),
+        }
+    for name in names:
+        if name != baseline:
+            out[name]["margin"] = out[name]["kept"] - out[baseline]["kept"]
+            out[name]["spread"] = 2 * max(out[name]["kept_sd"], out[baseline]["kept_sd"])
     return out
