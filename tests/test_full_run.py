@@ -123,6 +123,7 @@ def test_run_notebook_records_full_and_smoke_runs(tmp_path):
     assert full["claims"][1]["values"] == {"done": 40, "steps": 40}
     assert not full["all_claims_hold"] and "smoke" not in full
     assert full["versions"]["torch"] == torch.__version__
+    assert all(v is None or v >= 0 for v in full["load_average"].values())
 
     smoke = R.run_notebook(path, smoke=4, timeout=300)
     R.validate(smoke)

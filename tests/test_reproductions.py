@@ -25,6 +25,7 @@ FULL = {
     "device": {"type": "cpu", "name": "x86_64", "cpu_count": "2"},
     "versions": {"python": "3.11.7", "torch": "2.13.0", "e3nn": "0.6.0", "companion": "0.1.0"},
     "wall_seconds": 1234.5,
+    "load_average": {"start": 3.5, "end": 4.25},
     "completed": True,
     "error": None,
     "claims": [
@@ -92,7 +93,7 @@ def test_render_shows_each_claim_at_both_scales_and_marks_smoke_runs(tmp_path):
         "fa_mse = 0.021; aug_mse = 0.034",
         "holds",
     ]
-    assert "err = 3.25e-07" in tiny and "1,234 s (21 min)" in tiny
+    assert "err = 3.25e-07" in tiny and "1,234 s (21 min) at load average 3.5 → 4.2" in tiny
     assert "\\|" in tiny and "(block of checks)" in tiny  # a pipe in a claim is escaped
     big = text[text.index("## 08_big") : text.index("## 09_tiny")]
     assert "Paper-scale numbers not yet recorded" in big

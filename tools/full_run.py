@@ -6,7 +6,8 @@ Each notebook runs in a fresh python3 kernel with ``COMPANION_SCALE=full`` on th
 device (``COMPANION_DEVICE`` overrides it). Its last code cell, the claims cell, is
 evaluated claim by claim (tools/claims.py), so the record holds every number the claims
 check and pass or fail per claim even when one fails. The record also holds the device,
-the wall time and the versions of Python, torch, e3nn and companion; it is validated
+the wall time, the machine's load average at the start and the end, and the versions of
+Python, torch, e3nn and companion; it is validated
 against results/schema.json before it is written.
 
 ``--smoke N`` runs the full configuration for N iterations of every long loop (each
@@ -67,6 +68,13 @@ def _device() -> dict[str, str]:
     return {"type": device.type, "name": name, "cpu_count": str(os.cpu_count())}
 
 
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # not on this platform
+        return None
+
+
 def _harness(claims_source: str) -> str:
     """The cell that replaces the claims cell: evaluates it claim by claim, prints JSON."""
     return (
@@ -111,6 +119,7 @@ def run_notebook(
         os.environ["COMPANION_SMOKE"] = str(smoke)
         os.environ["COMPANION_SMOKE_LOG"] = str(log)
     error = None
+    load_start = _load()
     start = time.perf_counter()
     try:
         client = nbclient.NotebookClient(
@@ -136,6 +145,9 @@ def run_notebook(
         "device": _device(),
         "versions": _versions(),
         "wall_seconds": round(wall, 1),
+        # the machine's 1-minute load average when the run started and ended: a CPU's wall
+        # times mean little without it on a shared machine
+        "load_average": {"start": load_start, "end": _load()},
         "completed": error is None and bool(claims),
         "error": error,
         "claims": claims,

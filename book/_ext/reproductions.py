@@ -25,8 +25,8 @@ MARKER = "% reproductions: the tables below are generated from results/*.json at
 PAPER: dict[str, list[tuple[str, str]]] = {
     "03_frame_averaging": [
         ("mse_linear", "Linear: test MSE 0.0819 (EGNN paper's table)"),
-        ("results['FA-GNN'", "FA-GNN 0.0057, GNN 0.0107 (3,000 trajectories)"),
-        ("fa_mse", "FA-GNN 0.0057, GNN 0.0107 (3,000 trajectories)"),
+        ("fa_many < gnn_many", "FA-GNN 0.0057, GNN 0.0107 (3,000 trajectories)"),
+        ("fa_many < aug_many", "FA-GNN 0.0057 (augmentation not reported)"),
     ],
     "04_gaunt_tensor_products": [
         ("speedup_top", "e3nn / Gaunt: 8.8×, 14.0×, 59.9× at L = 1, 2, 3 (GPU, 1 node)"),
@@ -119,9 +119,14 @@ def _run_line(record: dict, label: str) -> str:
     status = f"{held}/{len(record['claims'])} claims hold"
     if record["error"]:
         status += f"; stopped with `{_cell(record['error'][:100])}`"
+    load = record.get("load_average")
+    busy = ""
+    if load and None not in (load["start"], load["end"]):
+        busy = f" at load average {load['start']:.1f} → {load['end']:.1f}"
     return (
         f"- **{label}**: {dev['type'].upper()} ({dev['name']}, {dev['cpu_count']} cores), "
-        f"{_seconds(record['wall_seconds'])}, {record['date'].replace('T', ' ')[:16]} UTC; "
+        f"{_seconds(record['wall_seconds'])}{busy}, "
+        f"{record['date'].replace('T', ' ')[:16]} UTC; "
         f"{status}. torch {v['torch']}, e3nn {v['e3nn']}, companion {v['companion']}, "
         f"Python {v['python']}."
     )
