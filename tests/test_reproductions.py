@@ -96,7 +96,7 @@ def test_render_shows_each_claim_at_both_scales_and_marks_smoke_runs(tmp_path):
     assert "err = 3.25e-07" in tiny and "1,234 s (21 min) at load average 3.5 → 4.2" in tiny
     assert "\\|" in tiny and "(block of checks)" in tiny  # a pipe in a claim is escaped
     big = text[text.index("## 08_big") : text.index("## 09_tiny")]
-    assert "Paper-scale numbers not yet recorded" in big
+    assert "Paper-scale numbers not yet recorded" in big and "claims hold" not in big
     assert "| training | 5 / 20,000 | 0.5 s | 9,000 s (150 min) |" in big
     assert "9,000 s (150 min) projected" in text  # the summary table
 
