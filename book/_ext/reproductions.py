@@ -26,7 +26,6 @@ PAPER: dict[str, list[tuple[str, str]]] = {
     "03_frame_averaging": [
         ("mse_linear", "Linear: test MSE 0.0819 (EGNN paper's table)"),
         ("fa_many < gnn_many", "FA-GNN 0.0057, GNN 0.0107 (3,000 trajectories)"),
-        ("fa_many < aug_many", "FA-GNN 0.0057 (augmentation not reported)"),
     ],
     "04_gaunt_tensor_products": [
         ("speedup_top", "e3nn / Gaunt: 8.8×, 14.0×, 59.9× at L = 1, 2, 3 (GPU, 1 node)"),
