@@ -9,6 +9,8 @@
 
 from .data import Split, load_digits_split, load_mnist_sample, one_hot
 from .estimators import (
+    EP_METHODS,
+    Estimator,
     cosine_similarity,
     dadbeta_classic,
     dadbeta_exact,
@@ -41,7 +43,7 @@ from .network import (
     sigmoid,
     weight_angles,
 )
-from .train import TRAIN_METHODS, EPTrainResult, network_accuracy, train
+from .train import EPTrainResult, network_accuracy, steps_per_epoch, train
 
 __all__ = [
     "COORDINATES",
@@ -49,6 +51,8 @@ __all__ = [
     "load_digits_split",
     "load_mnist_sample",
     "one_hot",
+    "EP_METHODS",
+    "Estimator",
     "cosine_similarity",
     "dadbeta_classic",
     "dadbeta_exact",
@@ -75,8 +79,8 @@ __all__ = [
     "rotate_backward_weights",
     "sigmoid",
     "weight_angles",
-    "TRAIN_METHODS",
     "EPTrainResult",
     "network_accuracy",
+    "steps_per_epoch",
     "train",
 ]
