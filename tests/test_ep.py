@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from companion.ep import (
     EP_METHODS,
-    Estimator,
     EPNetwork,
+    Estimator,
     FixedPointError,
     Split,
     asymmetry,
@@ -39,8 +39,8 @@ from companion.ep import (
     relative_error,
     rotate_backward_weights,
     sigmoid,
-    symmetry_score,
     steps_per_epoch,
+    symmetry_score,
     train,
     unrolled_gradient,
     weight_angles,

@@ -4,9 +4,22 @@
 * :mod:`~companion.ep.estimators` — the reference gradient, classic and holomorphic EP;
 * :mod:`~companion.ep.homeostasis` — the Jacobian homeostasis loss and symmetry score;
 * :mod:`~companion.ep.data` — offline digits / MNIST sample;
-* :mod:`~companion.ep.train` — the training loop.
+* :mod:`~companion.ep.train` — the training loop;
+* :mod:`~companion.ep.asymmetry` — the symmetric / asymmetric / homeostatic experiment and its
+  shipped networks (trained by ``python -m companion.ep.train_asymmetry``).
 """
 
+from .asymmetry import (
+    RUN_KINDS,
+    AsymmetrySetting,
+    build_network,
+    digits_splits,
+    evaluate_network,
+    file_sha256,
+    load_networks,
+    save_networks,
+    train_run,
+)
 from .data import Split, load_digits_split, load_mnist_sample, one_hot
 from .estimators import (
     EP_METHODS,
@@ -46,6 +59,15 @@ from .network import (
 from .train import EPTrainResult, network_accuracy, steps_per_epoch, train
 
 __all__ = [
+    "RUN_KINDS",
+    "AsymmetrySetting",
+    "build_network",
+    "digits_splits",
+    "evaluate_network",
+    "file_sha256",
+    "load_networks",
+    "save_networks",
+    "train_run",
     "COORDINATES",
     "Split",
     "load_digits_split",

@@ -22,6 +22,8 @@ from .network import EPNetwork
 
 __all__ = ["EPTrainResult", "network_accuracy", "steps_per_epoch", "train"]
 
+_DEFAULT_ESTIMATOR = Estimator()  # frozen, so one shared default is safe
+
 
 @dataclass(kw_only=True)
 class EPTrainResult(TrainResult):
@@ -84,7 +86,7 @@ def train(
     batch_size: int = 32,
     generator: torch.Generator | None = None,
     desc: str | None = None,
-    estimator: Estimator = Estimator(),
+    estimator: Estimator = _DEFAULT_ESTIMATOR,
     optimizer: str = "adam",
     lr: float = 0.01,
     momentum: float = 0.9,
