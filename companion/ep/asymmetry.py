@@ -71,7 +71,7 @@ class AsymmetrySetting:
     sizes: tuple[int, ...] = (64, 32, 32, 10)
     cost: str = "mse"
     init_scale: float = 2.0
-    angle: float = 90.0
+    angle: float = 120.0
     epochs: int = 20
     batch_size: int = 32
     optimizer: str = "adam"
