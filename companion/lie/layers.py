@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -423,8 +423,8 @@ class GCNNConfig:
     group_scale: float = 1 / 16
 
     def __post_init__(self) -> None:
-        ch = self.channels
-        ch = (ch,) * 3 if isinstance(ch, int) else tuple(ch)
+        raw = self.channels
+        ch: tuple[int, ...] = (raw,) * 3 if isinstance(raw, int) else tuple(raw)
         if len(ch) != 3 or not all(isinstance(c, int) and c >= 1 for c in ch):
             raise ValueError(f"channels must be a positive int or three of them, got {ch!r}")
         object.__setattr__(self, "channels", ch)
@@ -480,7 +480,7 @@ class AffineGCNN(nn.Module):
             omega=cfg.omega,
             group_scale=cfg.group_scale,
         )
-        c1, c2, c3 = cfg.channels
+        c1, c2, c3 = cast(tuple[int, int, int], cfg.channels)  # normalised by GCNNConfig
         self.lift = LiftingConv(cfg.in_channels, c1, cfg.lift_kernel, self.group, **common)
         self.conv1 = GroupConv(c1, c2, cfg.kernel_size, self.group, **common)
         self.conv2 = GroupConv(c2, c3, cfg.kernel_size, self.group, **common)
