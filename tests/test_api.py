@@ -46,6 +46,7 @@ SCRIPT_MODULES = {
     "companion.inversion.train_generator",
     "companion.inversion.train_detectors",
     "companion.lie.train_weights",
+    "companion.lie.compare_weights",
 }
 EXEMPT = {
     "companion.inversion.train_generator.main",

@@ -156,19 +156,23 @@ def evaluate_affine_models(
     y: torch.Tensor,
     *,
     draws: int = AFFINE_TRAINING["draws"],
-    seed: int = 7,
+    generator: torch.Generator | None = None,
 ) -> dict[tuple[str, int], tuple[float, float]]:
     """``{(name, seed): (clean accuracy, affine accuracy)}`` of each model on the clean digits
     ``x_clean: (N, 1, H, W)`` and their transformed copies ``x_affine`` (labels ``y: (N,)``).
 
-    Each model gets a fresh evaluation generator seeded ``seed`` (clean first, then affine),
-    as in :mod:`~companion.lie.train_weights` and the chapter.
+    Every model starts from the same state of ``generator`` (``None``: the global CPU
+    stream's current state), clean digits first, then affine, so the models are compared on
+    the same group-sample draws; :mod:`~companion.lie.compare_weights` and the chapter pass
+    ``torch.Generator().manual_seed(7)``. ``generator`` itself is not advanced.
     """
     from .layers import classifier_accuracy
 
+    start = (generator if generator is not None else torch.default_generator).get_state()
     out = {}
     for key, model in models.items():
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch.Generator()
+        gen.set_state(start)
         clean = classifier_accuracy(model, x_clean, y, draws=draws, generator=gen)
         aff = classifier_accuracy(model, x_affine, y, draws=draws, generator=gen)
         out[key] = (clean, aff)
