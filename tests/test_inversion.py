@@ -36,7 +36,8 @@ from companion.inversion import (
     render_faces,
     train_detector,
 )
-from companion.inversion.generator import WEIGHTS_DIR
+from companion.inversion.generator import WEIGHTS_DIR, Encoder, Generator
+from companion.inversion.train_generator import GeneratorTrainResult, train_generator
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +152,49 @@ def test_missing_or_corrupted_weight_file(tmp_path):
     torch.save({"fc.weight": torch.zeros(3)}, tmp_path / "foreign.pt")
     with pytest.raises(ValueError, match="corrupted"):
         load_encoder(tmp_path / "foreign.pt")
+
+
+def test_train_generator_shares_the_training_signature_and_is_seeded():
+    faces = render_faces(16, generator=torch.Generator().manual_seed(5)).clean
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)  # the networks' initial weights
+        runs.append(
+            train_generator(
+                faces, steps=3, batch_size=4, generator=torch.Generator().manual_seed(1), desc=None
+            )
+        )
+    res = runs[0]
+    assert isinstance(res, GeneratorTrainResult)
+    assert res.losses.shape == (3,) and set(res.parts) == {"loss_d", "rec", "moments"}
+    assert res.metrics["loss"] == float(res.losses[-1])
+    assert isinstance(res.generator, Generator) and isinstance(res.encoder, Encoder)
+    assert not res.generator.training and not any(
+        p.requires_grad for p in res.generator.parameters()
+    )
+    # same seeds, same weights, bit for bit (the shipped weights depend on it)
+    a, b = res.generator.state_dict(), runs[1].generator.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(res.losses, runs[1].losses)
+
+
+@pytest.mark.parametrize(
+    "kwargs, err",
+    [
+        (dict(steps=0), ValueError),
+        (dict(steps=2, batch_size=1), ValueError),
+        (dict(steps=2, batch=4), TypeError),
+        (dict(steps=2, ema=1.0), ValueError),
+        (dict(steps=2, w_adv=float("nan")), ValueError),
+        (dict(steps=2, generator=0), TypeError),
+    ],
+)
+def test_train_generator_bad_arguments(kwargs, err):
+    faces = render_faces(4, generator=torch.Generator().manual_seed(5)).clean
+    with pytest.raises(err):
+        train_generator(faces, **kwargs)
+    with pytest.raises(ValueError, match="faces"):
+        train_generator(faces * 2, steps=1)
 
 
 # ---------------------------------------------------------------- inversion
@@ -340,11 +384,12 @@ def test_detector_training_on_cuda_matches_cpu(ood_batch, exact_fp32):
         torch.manual_seed(0)
         net = InvertibilityDetector(width=4).to(device)
         x, y = ood_batch.images.to(device), ood_batch.clean.to(device)
-        logs.append(train_detector(net, x, y, steps=5, batch=4, lr=5e-3))
+        res = train_detector(net, x, y, steps=5, batch_size=4, lr=5e-3, desc=None)
+        logs.append(res.parts)
         assert next(net.parameters()).device.type == device
-    for a, b in zip(*logs, strict=True):
-        assert a.keys() == b.keys()
-        assert all(math.isclose(a[k], b[k], rel_tol=1e-3, abs_tol=1e-5) for k in a), (a, b)
+    a, b = logs
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k], b[k], rtol=1e-3, atol=1e-5) for k in a), (a, b)
 
 
 # ---------------------------------------------------------------- baseline
