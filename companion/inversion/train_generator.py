@@ -100,7 +100,8 @@ def train_generator(
     log_every = check_int(log_every, "log_every", minimum=0)
     gen = check_generator(generator)
     g, d, e = Generator(), Discriminator(), Encoder()  # initialised from the global stream
-    g, d, e = (m.to(faces.device, faces.dtype) for m in (g, d, e))
+    for m in (g, d, e):
+        m.to(faces.device, faces.dtype)  # in place, as Module.to is
     g_ema = copy.deepcopy(g).requires_grad_(False)
     e_ema = copy.deepcopy(e).requires_grad_(False)
     opt_g = torch.optim.Adam(
