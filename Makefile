@@ -34,7 +34,7 @@ export PYTHONHASHSEED := 0
 # threads spin-wait on each other and small-model training slows down ~20x.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install course-install course book test lint format dist unit notebooks build-check browser-check browser clean clean-cache cache-key full smoke
+.PHONY: install course-install course book test lint format dist unit notebooks build-check browser-check browser clean clean-cache cache-key full smoke small-results
 
 install: $(STAMP)
 
@@ -130,7 +130,9 @@ test: lint unit notebooks build-check browser-check
 # results/<chapter>.json with each claim's numbers and verdict, device, wall time, versions.
 # Hours on a CPU; meant for a GPU. `make smoke` runs the same configuration for SMOKE_STEPS
 # iterations of every long loop and records results/<chapter>.smoke.json with the time per
-# step and the projected full run. Pick chapters with CHAPTERS="notebooks/04_*.ipynb".
+# step and the projected full run. `make small-results` records the default scale the same
+# way (results/<chapter>.small.json), for the Reproductions page (book/reproductions.md).
+# Pick chapters with CHAPTERS="notebooks/04_*.ipynb".
 CHAPTERS ?= $(sort $(wildcard notebooks/*.ipynb))
 SMOKE_STEPS ?= 5
 
@@ -139,6 +141,9 @@ full: install
 
 smoke: install
 	$(PY) tools/full_run.py --smoke $(SMOKE_STEPS) $(CHAPTERS)
+
+small-results: install
+	$(PY) tools/full_run.py --scale small $(CHAPTERS)
 
 clean:
 	rm -rf $(BUILD) dist build

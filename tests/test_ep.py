@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion.ep import (
+    EP_METHODS,
     EPNetwork,
+    Estimator,
     FixedPointError,
     Split,
     asymmetry,
@@ -37,6 +39,7 @@ from companion.ep import (
     relative_error,
     rotate_backward_weights,
     sigmoid,
+    steps_per_epoch,
     symmetry_score,
     train,
     unrolled_gradient,
@@ -383,7 +386,7 @@ def test_dtypes_are_respected(dtype, cdtype):
     assert u.dtype == dtype
     betas, a = hep_responses(net, x, y, u, 4, 0.5)
     assert a.dtype == cdtype and betas.dtype == cdtype
-    for method in ("hep", "one-sided", "symmetric", "exact"):
+    for method in EP_METHODS:
         grads = ep_gradient(net, x, y, method=method, u=u)
         assert all(g.dtype == dtype for g in grads)
     ref = implicit_gradient(net, x, y, u=u)
@@ -407,6 +410,19 @@ def test_runs_on_cuda():
     assert relative_error(est, ref, network_only=net) < 1e-8
 
 
+def test_one_method_vocabulary_for_ep_gradient_the_estimator_and_train():
+    net, x, y = make(19)
+    u = net.solve(x)
+    ref = implicit_gradient(net, x, y, u=u)
+    bp = ep_gradient(net, x, y, method="bp", u=u)
+    assert all(torch.equal(a, b) for a, b in zip(bp, ref, strict=True))
+    for method in EP_METHODS:
+        est = Estimator(method=method, n=6, r=0.3, beta=0.05)
+        direct = ep_gradient(net, x, y, method=method, n=6, r=0.3, beta=0.05, u=u)
+        via = est.gradient(net, x, y, u)
+        assert all(torch.equal(a, b) for a, b in zip(direct, via, strict=True)), method
+
+
 # ---------------------------------------------------------------- data and training
 def test_digits_split_is_stratified_and_scaled():
     d = load_digits_split(generator=torch.Generator().manual_seed(3))
@@ -428,18 +444,19 @@ def test_mnist_sample_loads_offline():
 def test_training_with_hep_learns_digits():
     d = load_digits_split()
     net = EPNetwork((64, 64, 10), 10, generator=torch.Generator().manual_seed(0), init_scale=2.0)
+    per_epoch = steps_per_epoch(d, 32)
     hist = train(
         net,
         d,
-        method="hep",
-        epochs=2,
-        n=4,
-        r=0.5,
+        steps=2 * per_epoch,
+        batch_size=32,
+        estimator=Estimator(method="hep", n=4, r=0.5),
         lr=0.01,
         generator=torch.Generator().manual_seed(1),
         track_cosine=True,
     )
-    assert len(hist.test_accuracy) == 3 and hist.losses.shape == (2,)
+    assert hist.eval_steps == [0, per_epoch, 2 * per_epoch]
+    assert len(hist.test_accuracy) == 3 and hist.losses.shape == (2 * per_epoch,)
     assert hist.metrics["loss"] == float(hist.losses[-1])
     assert hist.metrics["test_accuracy"] == hist.test_accuracy[-1]
     assert hist.metrics["cosine"] == hist.cosine[-1]
@@ -571,14 +588,26 @@ def test_bad_constructor_and_helper_arguments():
     d = load_digits_split(n_train=50)
     small = EPNetwork((64, 8, 10), 10)
     with pytest.raises(ValueError, match="method"):
-        train(small, d, method="feedback-alignment")
+        Estimator(method="feedback-alignment")
+    with pytest.raises(ValueError, match="n must be"):
+        Estimator(n=1)
+    with pytest.raises(ValueError, match="r must be"):
+        Estimator(r=float("nan"))
+    with pytest.raises(TypeError, match="estimator"):
+        train(small, d, steps=1, estimator="hep")
     with pytest.raises(ValueError, match="does not fit"):
-        train(EPNetwork((5, 4, 10), 10), d)
+        train(EPNetwork((5, 4, 10), 10), d, steps=1)
     with pytest.raises(TypeError, match="data"):
-        train(small, (d.x_train, d.y_train))
+        train(small, (d.x_train, d.y_train), steps=1)
     with pytest.raises(ValueError, match="optimizer"):
-        train(small, d, optimizer="lbfgs", epochs=1)
+        train(small, d, optimizer="lbfgs", steps=1)
     with pytest.raises(ValueError, match="homeostasis"):
-        train(small, d, homeostasis=-1.0)
+        train(small, d, homeostasis=-1.0, steps=1)
+    with pytest.raises(ValueError, match="steps"):
+        train(small, d, steps=0)
+    with pytest.raises(TypeError, match="steps"):
+        train(small, d, steps=2.0)
+    with pytest.raises(ValueError, match="eval_every"):
+        train(small, d, steps=1, eval_every=0)
     assert isinstance(d, Split)
     assert cosine_similarity([torch.ones(3)], [torch.ones(3)]) == pytest.approx(1.0)

@@ -645,6 +645,46 @@ def test_train_nbody_records_losses_and_test_curve_and_repeats():
         train_nbody(GNNBackbone(8, 1), data.x, steps=1)
 
 
+def test_nbody_mse_matches_a_direct_computation_in_any_chunking():
+    from companion.frames import charged_particles, nbody_mse
+
+    data = charged_particles(7, n_steps=20, generator=torch.Generator().manual_seed(0))
+    model = fa_model(GNNBackbone(8, 1, generator=torch.Generator().manual_seed(1)))
+    with torch.no_grad():
+        direct = (model(data.x, data.v, data.charges) - data.x_target).pow(2).mean().item()
+    for chunk in (None, 1, 3, 7, 100):
+        assert nbody_mse(model, data, batch_size=chunk) == pytest.approx(direct, rel=1e-6)
+    with pytest.raises(TypeError, match="data must be an NBodyData"):
+        nbody_mse(model, data.x)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        nbody_mse(lambda x, v, q: x, data)
+    with pytest.raises(ValueError, match="batch_size"):
+        nbody_mse(model, data, batch_size=0)
+
+
+def test_train_nbody_records_the_training_error_on_request():
+    from companion.frames import charged_particles, nbody_mse, train_nbody
+
+    gen = torch.Generator().manual_seed(0)
+    data = charged_particles(20, n_steps=20, generator=gen)
+    model = GNNBackbone(8, 1, generator=torch.Generator().manual_seed(1))
+    res = train_nbody(
+        model, data, steps=20, batch_size=8, lr=1e-2, eval_every=10, record_train=True,
+        generator=torch.Generator().manual_seed(2),
+    )  # fmt: skip
+    assert res.train_curve.shape == (2,) and res.test_curve.shape == (0,)
+    assert res.metrics["train_mse"] == pytest.approx(nbody_mse(model, data), rel=1e-6)
+    odd = train_nbody(
+        model, data, steps=25, batch_size=8, eval_every=10, test=data, record_train=True
+    )  # the final model is evaluated too
+    assert odd.test_curve.shape == (3,) and odd.train_curve.shape == (3,)
+    assert odd.metrics["test_mse"] == pytest.approx(nbody_mse(model, data), rel=1e-6)
+    plain = train_nbody(GNNBackbone(8, 1), data, steps=2, eval_every=1)
+    assert plain.train_curve.shape == (0,) and "train_mse" not in plain.metrics
+    with pytest.raises(TypeError, match="record_train must be a bool"):
+        train_nbody(GNNBackbone(8, 1), data, steps=1, record_train=1)
+
+
 def test_frames_take_the_core_group_objects_for_the_same_groups():
     from companion.frames import FrameAveraging, frame_group, pca_frame
 

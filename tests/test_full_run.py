@@ -48,6 +48,12 @@ def test_claims_are_evaluated_one_by_one_with_their_numbers():
     assert records[2]["values"] == {"acc": 0.91, "stats['n']": 5}  # the dict itself is no number
     assert records[2]["message"] is None
     assert records[3]["values"] == {"max(errs.values())": 0.5}
+    # a comprehension's variable is not a global of the same name
+    ns["k"] = 3
+    (rec,) = C.evaluate_claims("assert all(errs[k] < 1 for k in errs) and gap < 1", ns)
+    assert rec["passed"] and rec["values"] == {"gap": 0.02}
+    (rec,) = C.evaluate_claims("assert max(errs[k] for k in errs) < 1", ns)
+    assert rec["values"] == {"max((errs[k] for k in errs))": 0.5}
     assert records[4]["error"].startswith("NameError")
     json.dumps(records)  # plain JSON
 
@@ -117,6 +123,7 @@ def test_run_notebook_records_full_and_smoke_runs(tmp_path):
     assert full["claims"][1]["values"] == {"done": 40, "steps": 40}
     assert not full["all_claims_hold"] and "smoke" not in full
     assert full["versions"]["torch"] == torch.__version__
+    assert all(v is None or v >= 0 for v in full["load_average"].values())
 
     smoke = R.run_notebook(path, smoke=4, timeout=300)
     R.validate(smoke)
@@ -127,6 +134,23 @@ def test_run_notebook_records_full_and_smoke_runs(tmp_path):
     assert loop["seconds_per_step"] == pytest.approx(per)
     assert loop["projected_seconds"] == pytest.approx(loop["first_step_seconds"] + 39 * per)
     assert smoke["smoke"]["projected_wall_seconds"] >= loop["projected_seconds"]
+
+    small = R.run_notebook(path, scale="small", timeout=300)
+    R.validate(small)
+    assert small["mode"] == "small" and "smoke" not in small
+    assert [c["passed"] for c in small["claims"]] == [False, True, False]
+    assert small["claims"][0]["message"] == "small"  # the notebook ran at small
+    assert small["claims"][1]["values"] == {"done": 5, "steps": 5}
+
+
+def test_run_notebook_rejects_bad_scales(tmp_path):
+    path = tmp_path / "09_tiny.ipynb"  # never read: the arguments are checked first
+    with pytest.raises(ValueError, match="scale"):
+        R.run_notebook(path, scale="medium")
+    with pytest.raises(ValueError, match="smoke"):
+        R.run_notebook(path, smoke=3, scale="small")
+    with pytest.raises(SystemExit):
+        R.main(["--smoke", "3", "--scale", "small", str(path)])
 
 
 def test_schema_rejects_a_broken_record():
@@ -163,4 +187,5 @@ def test_committed_results_follow_the_schema(path):
     jsonschema.validate(record, SCHEMA)
     assert path.name.split(".")[0] == record["chapter"]
     assert (ROOT / "notebooks" / f"{record['chapter']}.ipynb").exists()
-    assert path.name.endswith(".smoke.json") == (record["mode"] == "smoke")
+    suffix = {"full": ".json", "smoke": ".smoke.json", "small": ".small.json"}[record["mode"]]
+    assert path.name == record["chapter"] + suffix

@@ -288,10 +288,14 @@ def test_wheel_installs_outside_the_checkout_and_loads_the_weights(tmp_path):
         names = zf.namelist()
         metadata = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert f"Name: {DIST_NAME}\n" in metadata and f"Version: {companion.__version__}\n" in metadata
+    # Every chapter's shipped weights and their records, in nested folders too.
     shipped = {
-        f"companion/inversion/weights/{p.name}"
-        for p in (ROOT / "companion" / "inversion" / "weights").iterdir()
+        p.relative_to(ROOT).as_posix()
+        for folder in (ROOT / "companion").glob("*/weights")
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
     }
+    assert len({n.split("/")[1] for n in shipped}) >= 2
     assert shipped <= set(names) and "companion/py.typed" in names
     assert not [n for n in names if n.startswith(("tests/", "notebooks/", "benchmarks/"))]
 

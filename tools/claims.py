@@ -38,11 +38,32 @@ def _number(value: Any) -> float | int | bool | str | None:
 _PURE = frozenset({"abs", "float", "int", "len", "max", "min", "round", "sum"})
 
 
+def _bound(node: ast.AST) -> set[str]:
+    """Names bound by comprehensions and lambdas inside ``node``."""
+    out = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.comprehension):
+            out |= {n.id for n in ast.walk(sub.target) if isinstance(n, ast.Name)}
+        elif isinstance(sub, ast.Lambda):
+            out |= {a.arg for a in ast.walk(sub.args) if isinstance(a, ast.arg)}
+    return out
+
+
+def _free(node: ast.AST) -> set[str]:
+    """Names read in ``node`` that ``node`` itself does not bind."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - _bound(node)
+
+
 def _values(node: ast.AST, namespace: dict[str, Any]) -> dict[str, Any]:
     """Scalar values of the names, ``a.b`` attributes, ``a[k]`` subscripts and calls of
     :data:`_PURE` builtins (``max(errs.values())``) in ``node``."""
     out: dict[str, Any] = {}
     for sub in ast.walk(node):
+        # a name bound inside the claim (a comprehension or lambda variable) is not the
+        # namespace's: in ``all(errs[k] < 1 for k in errs)`` the ``k`` of ``errs[k]`` is
+        # skipped, while the whole ``max(e for e in errs)`` is recorded
+        if _free(sub) & _bound(node):
+            continue
         pure_call = (
             isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in _PURE
         )

@@ -1,12 +1,13 @@
 """`make full`: run chapters at COMPANION_SCALE=full and record results/<chapter>.json.
 
-    python tools/full_run.py [--smoke N] [--timeout S] [--out results] notebooks/*.ipynb
+    python tools/full_run.py [--smoke N | --scale small] [--timeout S] [--out results] notebooks/*.ipynb
 
 Each notebook runs in a fresh python3 kernel with ``COMPANION_SCALE=full`` on the best
 device (``COMPANION_DEVICE`` overrides it). Its last code cell, the claims cell, is
 evaluated claim by claim (tools/claims.py), so the record holds every number the claims
 check and pass or fail per claim even when one fails. The record also holds the device,
-the wall time and the versions of Python, torch, e3nn and companion; it is validated
+the wall time, the machine's load average at the start and the end, and the versions of
+Python, torch, e3nn and companion; it is validated
 against results/schema.json before it is written.
 
 ``--smoke N`` runs the full configuration for N iterations of every long loop (each
@@ -15,6 +16,10 @@ time per step (after the first, which carries the warm-up) and the projected wal
 the full run: the time outside the loops plus each loop's first step and its remaining
 steps at the measured rate. Its claims are recorded but
 mean nothing: the models are barely trained.
+
+``--scale small`` records the default (``small``) configuration the same way, as
+``results/<chapter>.small.json`` (mode ``"small"``): the small-scale numbers the
+Reproductions page shows next to the full-scale ones (``make small-results``).
 """
 
 from __future__ import annotations
@@ -63,6 +68,13 @@ def _device() -> dict[str, str]:
     return {"type": device.type, "name": name, "cpu_count": str(os.cpu_count())}
 
 
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # not on this platform
+        return None
+
+
 def _harness(claims_source: str) -> str:
     """The cell that replaces the claims cell: evaluates it claim by claim, prints JSON."""
     return (
@@ -83,8 +95,15 @@ def _claims_from(cell) -> list[dict] | None:
     return None
 
 
-def run_notebook(path: Path, *, smoke: int | None = None, timeout: int = 7200) -> dict:
-    """Execute ``path`` at full scale (or smoke) and return its results record."""
+def run_notebook(
+    path: Path, *, smoke: int | None = None, timeout: int = 7200, scale: str = "full"
+) -> dict:
+    """Execute ``path`` at ``scale`` (``"full"``, its smoke mode, or ``"small"``) and return
+    its results record."""
+    if scale not in ("small", "full"):
+        raise ValueError(f"scale must be 'small' or 'full', got {scale!r}")
+    if smoke is not None and scale != "full":
+        raise ValueError("smoke runs are of the full configuration (scale='full')")
     import nbclient
     import nbformat
 
@@ -95,11 +114,12 @@ def run_notebook(path: Path, *, smoke: int | None = None, timeout: int = 7200) -
     claims_cell.source = _harness(claims_source)
     env_before = dict(os.environ)
     log = Path(tempfile.mkstemp(prefix="smoke-", suffix=".jsonl")[1])
-    os.environ["COMPANION_SCALE"] = "full"
+    os.environ["COMPANION_SCALE"] = scale
     if smoke is not None:
         os.environ["COMPANION_SMOKE"] = str(smoke)
         os.environ["COMPANION_SMOKE_LOG"] = str(log)
     error = None
+    load_start = _load()
     start = time.perf_counter()
     try:
         client = nbclient.NotebookClient(
@@ -120,11 +140,14 @@ def run_notebook(path: Path, *, smoke: int | None = None, timeout: int = 7200) -
     claims = _claims_from(claims_cell) or []
     record: dict = {
         "chapter": path.stem,
-        "mode": "smoke" if smoke is not None else "full",
+        "mode": "smoke" if smoke is not None else scale,
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "device": _device(),
         "versions": _versions(),
         "wall_seconds": round(wall, 1),
+        # the machine's 1-minute load average when the run started and ended: a CPU's wall
+        # times mean little without it on a shared machine
+        "load_average": {"start": load_start, "end": _load()},
         "completed": error is None and bool(claims),
         "error": error,
         "claims": claims,
@@ -169,18 +192,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--smoke", type=int, default=None, help="iterations per long loop")
+    parser.add_argument(
+        "--scale", choices=("small", "full"), default="full", help="record this scale"
+    )
     parser.add_argument("--timeout", type=int, default=7200, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     if args.smoke is not None and args.smoke < 1:
         parser.error("--smoke must be a positive integer")
+    if args.smoke is not None and args.scale != "full":
+        parser.error(
+            "--smoke runs the full configuration; it cannot be combined with --scale small"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in args.notebooks:
-        print(f"{path.stem}: running ({'smoke ' + str(args.smoke) if args.smoke else 'full'})")
-        record = run_notebook(path, smoke=args.smoke, timeout=args.timeout)
+        mode = f"smoke {args.smoke}" if args.smoke is not None else args.scale
+        print(f"{path.stem}: running ({mode})")
+        record = run_notebook(path, smoke=args.smoke, timeout=args.timeout, scale=args.scale)
         validate(record)
-        name = path.stem + (".smoke" if args.smoke is not None else "") + ".json"
+        suffix = {"smoke": ".smoke", "small": ".small", "full": ""}[record["mode"]]
+        name = path.stem + suffix + ".json"
         (args.out / name).write_text(json.dumps(record, indent=1) + "\n")
         held = sum(c["passed"] for c in record["claims"])
         print(

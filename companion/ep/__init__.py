@@ -4,11 +4,26 @@
 * :mod:`~companion.ep.estimators` — the reference gradient, classic and holomorphic EP;
 * :mod:`~companion.ep.homeostasis` — the Jacobian homeostasis loss and symmetry score;
 * :mod:`~companion.ep.data` — offline digits / MNIST sample;
-* :mod:`~companion.ep.train` — the training loop.
+* :mod:`~companion.ep.train` — the training loop;
+* :mod:`~companion.ep.asymmetry` — the symmetric / asymmetric / homeostatic experiment and its
+  shipped networks (trained by ``python -m companion.ep.train_asymmetry``).
 """
 
+from .asymmetry import (
+    RUN_KINDS,
+    AsymmetrySetting,
+    build_network,
+    digits_splits,
+    evaluate_network,
+    file_sha256,
+    load_networks,
+    save_networks,
+    train_run,
+)
 from .data import Split, load_digits_split, load_mnist_sample, one_hot
 from .estimators import (
+    EP_METHODS,
+    Estimator,
     cosine_similarity,
     dadbeta_classic,
     dadbeta_exact,
@@ -41,14 +56,25 @@ from .network import (
     sigmoid,
     weight_angles,
 )
-from .train import TRAIN_METHODS, EPTrainResult, network_accuracy, train
+from .train import EPTrainResult, network_accuracy, steps_per_epoch, train
 
 __all__ = [
+    "RUN_KINDS",
+    "AsymmetrySetting",
+    "build_network",
+    "digits_splits",
+    "evaluate_network",
+    "file_sha256",
+    "load_networks",
+    "save_networks",
+    "train_run",
     "COORDINATES",
     "Split",
     "load_digits_split",
     "load_mnist_sample",
     "one_hot",
+    "EP_METHODS",
+    "Estimator",
     "cosine_similarity",
     "dadbeta_classic",
     "dadbeta_exact",
@@ -75,8 +101,8 @@ __all__ = [
     "rotate_backward_weights",
     "sigmoid",
     "weight_angles",
-    "TRAIN_METHODS",
     "EPTrainResult",
     "network_accuracy",
+    "steps_per_epoch",
     "train",
 ]

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_int, check_number, check_tensor
+from ..checks import check_choice, check_int, check_number, check_tensor
 from .network import EPNetwork, complex_dtype, sigmoid
 
 __all__ = [
+    "EP_METHODS",
+    "Estimator",
     "free_state",
     "loss_at",
     "implicit_gradient",
@@ -50,6 +53,13 @@ __all__ = [
     "cosine_similarity",
     "relative_error",
 ]
+
+
+#: The one vocabulary of gradient methods (:func:`ep_gradient`, :class:`Estimator`, ``train``):
+#: ``"bp"`` the true gradient (implicit differentiation, recurrent backprop); ``"exact"`` EP's
+#: formula with the exact ``da/dβ`` (equal to ``"bp"`` iff the Jacobian is symmetric);
+#: ``"hep"`` holomorphic EP; ``"one-sided"`` / ``"symmetric"`` classic EP.
+EP_METHODS = ("bp", "exact", "hep", "one-sided", "symmetric")
 
 
 def _check_net(net: object) -> EPNetwork:
@@ -293,26 +303,74 @@ def ep_gradient(
     tol: float | None = None,
     max_iter: int = 1000,
 ) -> list[torch.Tensor]:
-    """One gradient estimate: ``method`` in ``{"hep", "one-sided", "symmetric", "exact"}``.
+    """One gradient estimate, ``method`` in :data:`EP_METHODS`.
 
     ``"hep"`` uses ``n`` nudges on the circle of radius ``r``; the classic ones use ``beta``;
-    ``"exact"`` uses the forward-mode ``da/dβ`` (equal to the true gradient iff weights are tied).
+    ``"exact"`` uses the forward-mode ``da/dβ`` (equal to the true gradient iff weights are
+    tied); ``"bp"`` is the true gradient itself (:func:`implicit_gradient`).
     """
     net = _check_net(net)
+    check_choice(method, "method", EP_METHODS)
     net.check_inputs(x, y)
     if u is None:
         u = net.solve(x, tol=tol, max_iter=max_iter)
+    if method == "bp":
+        return implicit_gradient(net, x, y, u=u, max_iter=max_iter)
     if method == "hep":
         d = dadbeta_hep(net, x, y, u, n, r, tol=tol, max_iter=max_iter)
     elif method in ("one-sided", "symmetric"):
         d = dadbeta_classic(net, x, y, u, beta, mode=method, tol=tol, max_iter=max_iter)
-    elif method == "exact":
-        d = dadbeta_exact(net, x, y, u)
     else:
-        raise ValueError(
-            f"method must be 'hep', 'one-sided', 'symmetric' or 'exact', got {method!r}"
-        )
+        d = dadbeta_exact(net, x, y, u)
     return gradient_from_dadbeta(net, x, y, u, d)
+
+
+@dataclass(frozen=True)
+class Estimator:
+    """How :func:`~companion.ep.train.train` gets its gradient: the settings of :func:`ep_gradient`.
+
+    Attributes:
+        method: one of :data:`EP_METHODS`.
+        n: nudges on the circle (``"hep"``, ``n >= 2``).
+        r: their radius ``|β|`` (``"hep"``).
+        beta: the real nudge of classic EP (``"one-sided"``, ``"symmetric"``).
+        max_iter: fixed-point iterations allowed per relaxation.
+        tol: convergence tolerance of the relaxations (``None``: by dtype, see
+            :meth:`~companion.ep.network.EPNetwork.solve`).
+    """
+
+    method: str = "hep"
+    n: int = 4
+    r: float = 0.5
+    beta: float = 0.1
+    max_iter: int = 1000
+    tol: float | None = None
+
+    def __post_init__(self) -> None:
+        check_choice(self.method, "method", EP_METHODS)
+        check_int(self.n, "n", minimum=2)
+        _check_beta(self.r, "r")
+        _check_beta(self.beta, "beta")
+        check_int(self.max_iter, "max_iter", minimum=1)
+        if self.tol is not None:
+            check_number(self.tol, "tol", minimum=0, open_min=True)
+
+    def gradient(
+        self, net: EPNetwork, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """:func:`ep_gradient` with these settings (``u``: the free fixed point, if known)."""
+        return ep_gradient(
+            net,
+            x,
+            y,
+            method=self.method,
+            n=self.n,
+            r=self.r,
+            beta=self.beta,
+            u=u,
+            tol=self.tol,
+            max_iter=self.max_iter,
+        )
 
 
 def flatten(grads: list[torch.Tensor], *, network_only: EPNetwork | None = None) -> torch.Tensor:

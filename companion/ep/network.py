@@ -257,11 +257,24 @@ class EPNetwork(nn.Module):
         return b[:, None] if b.ndim == 1 else b
 
     def field_layer(
-        self, l: int, acts: list[torch.Tensor], y: torch.Tensor | None, beta: torch.Tensor | None
+        self,
+        l: int,
+        acts: list[torch.Tensor],
+        y: torch.Tensor | None,
+        beta: torch.Tensor | None,
+        *,
+        drive: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``Φ_l`` (layer ``l`` in ``1..L``) from ``acts = [x, a_1, ..., a_L]``; ``beta`` as from ``_nudge``."""
+        """``Φ_l`` (layer ``l`` in ``1..L``) from ``acts = [x, a_1, ..., a_L]``; ``beta`` as from ``_nudge``.
+
+        ``drive``: the input drive ``W_1 x + b_1: (batch, n_1)`` of layer 1, when the caller
+        has computed it once (it does not change while the network relaxes).
+        """
         dt = acts[1].dtype
-        h = acts[l - 1] @ self.W[l - 1].T.to(dt) + self.b[l - 1].to(dt)
+        if l == 1 and drive is not None:
+            h = drive
+        else:
+            h = acts[l - 1] @ self.W[l - 1].T.to(dt) + self.b[l - 1].to(dt)
         if l < self.n_layers:
             Bt = self.W[l].to(dt) if self.symmetric else self.B[l - 1].T.to(dt)
             h = h + acts[l + 1] @ Bt
@@ -358,6 +371,13 @@ class EPNetwork(nn.Module):
             raise ValueError(
                 f"u0 must have shape {(x.shape[0], self.n_state)}, got {tuple(u.shape)}"
             )
+        # W_1 x + b_1 is constant while the network relaxes; for 784-pixel inputs it is most
+        # of the cost of a sweep, so compute it once (in the real dtype when x is real).
+        w1, b1 = self.W[0].detach(), self.b[0].detach()
+        if x.is_complex():
+            drive = x.to(dt) @ w1.T.to(dt) + b1.to(dt)
+        else:
+            drive = (x.to(self.dtype) @ w1.T + b1).to(dt)
         x = x.to(dt)
         b = self._nudge(beta, dt, x.device)
         layers = list(range(1, self.n_layers + 1))
@@ -371,7 +391,7 @@ class EPNetwork(nn.Module):
             for group in sweeps:
                 acts = [x, *self.split(sigmoid(u))]
                 parts = self.split(u)
-                new = {l: self.field_layer(l, acts, y, b) for l in group}
+                new = {l: self.field_layer(l, acts, y, b, drive=drive) for l in group}
                 for l, h in new.items():
                     res = max(res, float((h - parts[l - 1]).abs().amax()) if h.numel() else 0.0)
                 u = torch.cat(

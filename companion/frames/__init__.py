@@ -41,7 +41,14 @@ from .graphs import (
     wl_equivalent,
     wl_hard_pairs,
 )
-from .models import GNNBackbone, MLPBackbone, NBodyTrainResult, fa_model, train_nbody
+from .models import (
+    GNNBackbone,
+    MLPBackbone,
+    NBodyTrainResult,
+    fa_model,
+    nbody_mse,
+    train_nbody,
+)
 from .nbody import (
     NBodyData,
     charged_particles,
@@ -72,6 +79,7 @@ __all__ = [
     "MLPBackbone",
     "fa_model",
     "NBodyTrainResult",
+    "nbody_mse",
     "train_nbody",
     "GINBackbone",
     "GraphFrame",
