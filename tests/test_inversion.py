@@ -200,12 +200,12 @@ def test_train_generator_shares_the_training_signature_and_is_seeded():
     assert isinstance(res, GeneratorTrainResult)
     assert res.losses.shape == (3,) and set(res.parts) == {"loss_d", "rec", "moments"}
     assert res.metrics["loss"] == float(res.losses[-1])
-    assert isinstance(res.generator, Generator) and isinstance(res.encoder, Encoder)
-    assert not res.generator.training and not any(
-        p.requires_grad for p in res.generator.parameters()
+    assert isinstance(res.gan_generator, Generator) and isinstance(res.encoder, Encoder)
+    assert not res.gan_generator.training and not any(
+        p.requires_grad for p in res.gan_generator.parameters()
     )
     # same seeds, same weights, bit for bit (the shipped weights depend on it)
-    a, b = res.generator.state_dict(), runs[1].generator.state_dict()
+    a, b = res.gan_generator.state_dict(), runs[1].gan_generator.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert torch.equal(res.losses, runs[1].losses)
 

@@ -47,12 +47,13 @@ class GeneratorTrainResult(TrainResult):
     Attributes:
         losses: ``(steps,)`` the generator-and-encoder loss per step (on the CPU).
         metrics: final values: ``loss``, ``loss_d``, ``rec``, ``moments``.
-        generator: the EMA copy of the trained generator (eval mode, no gradients).
+        gan_generator: the EMA copy of the trained generator (eval mode, no gradients; not
+            named ``generator``, which in ``companion`` always means a random stream).
         encoder: the EMA copy of the trained encoder (eval mode, no gradients).
         parts: the history of ``loss_d``, ``rec`` and ``moments`` by name (``(steps,)`` each).
     """
 
-    generator: Generator | None = None
+    gan_generator: Generator | None = None
     encoder: Encoder | None = None
     parts: dict[str, torch.Tensor] = field(default_factory=dict)
 
@@ -148,7 +149,7 @@ def train_generator(
     return GeneratorTrainResult(
         losses=losses,
         metrics={"loss": float(losses[-1])} | {k: float(v[-1]) for k, v in history.items()},
-        generator=g_ema.eval(),
+        gan_generator=g_ema.eval(),
         encoder=e_ema.eval(),
         parts=history,
     )
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = train_generator(
         faces, steps=args.steps, generator=torch.Generator().manual_seed(args.seed), log_every=250
     )
-    g, e = result.generator, result.encoder
+    g, e = result.gan_generator, result.encoder
     assert g is not None and e is not None  # always set by train_generator
     t2 = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
