@@ -42,10 +42,15 @@ CHAPTERS = [
 ]
 # Exempt from the randomness rule: command-line scripts (``python -m``; --seed is a CLI flag),
 # the one entry point of a seed (seed_everything), and the validator of generators.
-SCRIPT_MODULES = {"companion.inversion.train_generator", "companion.inversion.train_detectors"}
+SCRIPT_MODULES = {
+    "companion.inversion.train_generator",
+    "companion.inversion.train_detectors",
+    "companion.lie.train_weights",
+}
 EXEMPT = {
     "companion.inversion.train_generator.main",
     "companion.inversion.train_detectors.main",
+    "companion.lie.train_weights.main",
     "companion.utils.seed_everything",
     "companion.utils.check_generator",
 }

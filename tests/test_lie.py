@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import itertools
+import json
 import math
 
 import numpy as np
@@ -404,32 +405,42 @@ def test_window_from_samples_lowers_the_affine_equivariance_error():
     assert errs["samples"] < 0.5 * errs["kernel"], errs
 
 
+SCALED_IMAGE = GroupAction(
+    "image × det", lambda u, f: torch.linalg.det(u).to(f.dtype) * lie.affine_warp(f, u)
+)
+"""The warp times det u: what a layer *without* its |det| factors does under a dilation."""
+
+
 @pytest.mark.parametrize("layer", ["lift", "group"])
 def test_det_factor_gives_scale_equivariance_in_amplitude(layer):
-    """u = 2I: with |det| factors Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H) in amplitude; without, off by det u = 4."""
+    """u = 2I: with |det| factors Λ(L_u f; H) ≈ L_u Λ(f; u⁻¹H); without, off by det u = 4."""
     f = _smooth_digits(2, 14)  # 56 x 56, digit in the middle half
     gen = torch.Generator().manual_seed(5)
     h1 = lie.sample_group("GL+(2)", 3, spd_var=0.01, rot="uniform", rot_bound=0.1, generator=gen)
     h2 = lie.sample_group("GL+(2)", 3, spd_var=0.01, rot="uniform", rot_bound=0.1, generator=gen)
     u = 2 * torch.eye(2)
     ui = torch.linalg.inv(u)
-    ratios = {}
+    errs = {}
     for det_factor in (True, False):
         lift = lie.LiftingConv(
             1, 2, 15, "GL+(2)", radius=7.0, det_factor=det_factor or layer == "group"
         )
         if layer == "lift":
-            a = lift(lie.affine_warp(f, u), h1)
-            b = lie.affine_warp(lift(f, h1.left_mul(ui)), u)
+            fn, x, acts = lift, (f, h1.left_mul(ui)), (IMAGE, SAMPLES)
         else:
             conv = lie.GroupConv(2, 2, 15, "GL+(2)", radius=7.0, det_factor=det_factor)
-            a = conv(lift(lie.affine_warp(f, u), h1), h1, h2)
-            b = lie.affine_warp(conv(lift(f, h1.left_mul(ui)), h1.left_mul(ui), h2.left_mul(ui)), u)
-        ratios[det_factor] = float(a.detach().norm() / b.detach().norm())
-        if det_factor:
-            assert _rel(a, b) < 0.25
-    assert 0.85 < ratios[True] < 1.15, ratios
-    assert abs(ratios[False] / ratios[True] - 4.0) < 0.2, ratios
+
+            def fn(img, ha, hb, lift=lift, conv=conv):
+                return conv(lift(img, ha), ha, hb)
+
+            x, acts = (f, h1.left_mul(ui), h2.left_mul(ui)), (IMAGE, SAMPLES, SAMPLES)
+        with torch.no_grad():
+            for out in (IMAGE, SCALED_IMAGE):
+                errs[det_factor, out.name] = float(equivariance_error(fn, x, u, acts, out))
+    # with the factor: equivariant up to resampling; without: equivariant only up to det u
+    assert errs[True, "image"] < 0.02, errs
+    assert errs[False, "image × det"] < 0.02, errs
+    assert errs[False, "image"] > 2.5 and errs[True, "image × det"] > 0.7, errs
 
 
 def test_kernels_and_training_helpers_run():
@@ -440,15 +451,142 @@ def test_kernels_and_training_helpers_run():
     model = lie.AffineGCNN("SL(2)", channels=(2, 2, 4), n_samples=2, head=8)
     before = [p.detach().clone() for p in model.parameters()]
     res = lie.train_classifier(
-        model, xs, y[:40], epochs=1, batch_size=20, generator=torch.Generator().manual_seed(0)
+        model, xs, y[:40], steps=3, batch_size=16, generator=torch.Generator().manual_seed(0)
     )
-    assert res.losses.shape == (1,) and math.isfinite(res.metrics["loss"])
+    assert res.losses.shape == (3,) and math.isfinite(res.metrics["loss"])
+    assert res.metrics["loss"] == float(res.losses[-1])
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
     acc = lie.classifier_accuracy(
         model, xs, y[:40], draws=2, generator=torch.Generator().manual_seed(1)
     )
     assert 0.0 <= acc <= 1.0
     assert lie.predict(lie.PlainCNN(), xs).shape == (40, 10)
+
+
+def test_train_classifier_walks_whole_passes_over_the_data():
+    """steps count optimiser steps; every pass is a fresh permutation, the last batch smaller."""
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 10)
+            self.seen: list[torch.Tensor] = []
+
+        def forward(self, x):
+            self.seen.append(x[:, 0, 0, 0].detach().clone())
+            return self.lin(x.flatten(1))
+
+    x = torch.arange(10.0)[:, None, None, None].expand(10, 1, 2, 2).contiguous()
+    y = torch.arange(10) % 10
+    model = Recorder()
+    res = lie.train_classifier(
+        model, x, y, steps=7, batch_size=4, generator=torch.Generator().manual_seed(0)
+    )
+    sizes = [len(b) for b in model.seen]
+    assert sizes == [4, 4, 2, 4, 4, 2, 4] and res.losses.shape == (7,)
+    for first in (0, 3):  # each pass sees every example exactly once
+        seen = torch.cat(model.seen[first : first + 3]).sort().values
+        assert torch.equal(seen, torch.arange(10.0))
+    assert not torch.equal(torch.cat(model.seen[:3]), torch.cat(model.seen[3:6]))
+
+
+def test_gcnn_config_holds_the_settings_and_keywords_override_it():
+    cfg = lie.GCNNConfig(channels=3, n_samples=2, head=8)
+    assert cfg.channels == (3, 3, 3)
+    model = lie.AffineGCNN("SL(2)", cfg, n_samples=5)
+    assert model.config.n_samples == model.n_samples == 5 and model.config.head == 8
+    assert lie.AffineGCNN("SL(2)", n_samples=5).config == lie.GCNNConfig(n_samples=5)
+    a = lie.AffineGCNN("SL(2)", cfg, generator=torch.Generator().manual_seed(0))
+    b = lie.AffineGCNN("SL(2)", generator=torch.Generator().manual_seed(0), **vars(cfg))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    with pytest.raises(TypeError, match="unknown settings"):
+        lie.AffineGCNN("SL(2)", n_sample=4)
+    with pytest.raises(TypeError, match="config"):
+        lie.AffineGCNN("SL(2)", {"n_samples": 4})
+    with pytest.raises(ValueError, match="channels"):
+        lie.GCNNConfig(channels=(2, 2))
+    with pytest.raises(ValueError, match="rot"):
+        lie.GCNNConfig(rot="random")
+    with pytest.raises(ValueError, match="spd_var"):
+        lie.GCNNConfig(spd_var=float("nan"))
+
+
+def test_train_weights_command_writes_loadable_models_with_fingerprints(tmp_path):
+    from companion.lie import train_weights
+
+    rec = train_weights.main(
+        ["--out", str(tmp_path), "--models", "CNN", "--seeds", "3", "--steps", "2"]
+    )
+    assert set(rec["runs"]) == {"3"} and rec["steps"] == 2
+    assert lie.load_affine_record("CNN", tmp_path)["runs"]["3"] == rec["runs"]["3"]
+    (model,) = lie.load_affine_models(["CNN"], directory=tmp_path).values()
+    data = lie.affine_benchmark(**lie.AFFINE_BENCHMARK, generator=torch.Generator().manual_seed(0))
+    fp = lie.logit_fingerprint(model, data.x_test[:4])
+    assert fp == pytest.approx(rec["runs"]["3"]["fingerprint"], abs=1e-4)
+    fresh = lie.logit_fingerprint(
+        lie.affine_model("CNN", generator=torch.Generator().manual_seed(3)), data.x_test[:4]
+    )
+    assert fresh != pytest.approx(fp, abs=1e-3)  # the fingerprint sees the training
+    with pytest.raises(FileNotFoundError, match="train_weights"):
+        lie.load_affine_models(["SL(2)"], directory=tmp_path)
+    with pytest.raises(ValueError, match="name"):
+        lie.affine_model("ResNet")
+
+
+def test_share_kept_summary_matches_numpy_and_rejects_bad_input():
+    res = {("CNN", 0): (0.9, 0.8), ("CNN", 1): (0.8, 0.6), ("CNN", 2): (1.0, 0.7)}
+    res |= {("GL+(2)", s): (c, c * k) for s, (c, k) in enumerate([(0.9, 0.95), (0.8, 0.9)])}
+    out = lie.share_kept_summary(res)
+    cnn = np.array([0.8 / 0.9, 0.6 / 0.8, 0.7 / 1.0])
+    assert out["CNN"]["kept"] == pytest.approx(cnn.mean())
+    assert out["CNN"]["kept_sd"] == pytest.approx(np.std(cnn, ddof=1))
+    assert out["GL+(2)"]["kept"] == pytest.approx(0.925) and out["GL+(2)"]["n_seeds"] == 2
+    assert out["GL+(2)"]["margin"] == pytest.approx(0.925 - cnn.mean())
+    gl_sd = np.std([0.95, 0.9], ddof=1)
+    assert out["GL+(2)"]["spread"] == pytest.approx(2 * max(gl_sd, np.std(cnn, ddof=1)))
+    assert "margin" not in out["CNN"]
+    with pytest.raises(TypeError, match="results"):
+        lie.share_kept_summary([(("CNN", 0), (0.9, 0.8))])
+    with pytest.raises(ValueError, match="baseline"):
+        lie.share_kept_summary({("SL(2)", 0): (0.9, 0.8), ("SL(2)", 1): (0.9, 0.8)})
+    with pytest.raises(ValueError, match="two seeds"):
+        lie.share_kept_summary({("CNN", 0): (0.9, 0.8)})
+    with pytest.raises(ValueError, match="finite"):
+        lie.share_kept_summary({("CNN", 0): (0.9, float("nan")), ("CNN", 1): (0.9, 0.8)})
+
+
+def test_compare_weights_command_evaluates_seeds_spread_over_folders(tmp_path):
+    from companion.lie import compare_weights, train_weights
+
+    for s in (3, 4):  # one folder per seed, as when each seed trains in its own process
+        train_weights.main(
+            ["--out", str(tmp_path / f"s{s}"), "--models", "CNN", "--seeds", str(s), "--steps", "2"]
+        )
+    out = compare_weights.main(
+        ["--dirs", str(tmp_path / "s3"), str(tmp_path / "s4"), "--json", str(tmp_path / "v.json")]
+    )
+    assert out["split"] == "val" and set(out["runs"]) == {"CNN 3", "CNN 4"}
+    rec = lie.load_affine_record("CNN", tmp_path / "s3")["runs"]["3"]
+    assert out["runs"]["CNN 3"] == pytest.approx([rec["val_clean"], rec["val_affine"]], abs=1e-4)
+    assert json.loads((tmp_path / "v.json").read_text())["summary"]["CNN"]["n_seeds"] == 2
+    with pytest.raises(SystemExit):  # the same seed twice
+        compare_weights.main(["--dirs", str(tmp_path / "s3"), str(tmp_path / "s3")])
+
+
+@pytest.mark.parametrize("folder", ["", "low_data"])
+@pytest.mark.parametrize("name", list(lie.AFFINE_MODELS))
+def test_shipped_affine_models_match_their_fingerprints(name, folder):
+    """The shipped weights reload to the numbers the training command recorded."""
+    directory = lie.AFFINE_WEIGHTS_DIR / folder
+    rec = lie.load_affine_record(name, directory)
+    models = lie.load_affine_models([name], directory=directory)
+    assert sorted(seed for _, seed in models) == sorted(int(s) for s in rec["runs"])
+    assert [int(s) for s in rec["runs"]] == list(lie.AFFINE_SEEDS)
+    data = lie.affine_benchmark(**lie.AFFINE_BENCHMARK, generator=torch.Generator().manual_seed(0))
+    for (_, seed), model in models.items():
+        got = lie.logit_fingerprint(model, data.x_test[:4])
+        assert got == pytest.approx(rec["runs"][str(seed)]["fingerprint"], abs=1e-3), seed
+        assert rec["runs"][str(seed)]["val_clean"] > 0.5  # trained, far above chance (0.1)
 
 
 # ----------------------------------------------------------------------------- CUDA
@@ -485,22 +623,24 @@ def test_affine_gcnn_on_cuda_matches_cpu_and_trains(exact_fp32):
         gpu_out = gpu_model(f.cuda(), on_gpu)
         # the exact 90-degree invariance holds on the device too: model(L_u f, H) = model(f, u⁻¹H)
         ui = torch.linalg.inv(ROT90).cuda()
-        rotated = gpu_model(lie.affine_warp(f.cuda(), ROT90.cuda()), on_gpu)
-        shifted = gpu_model(f.cuda(), [s.left_mul(ui) for s in on_gpu])
+        shifted = [s.left_mul(ui) for s in on_gpu]
+        err = equivariance_error(
+            gpu_model, (f.cuda(), shifted), ROT90.cuda(), (IMAGE, SAMPLES), None
+        )
     assert gpu_out.device.type == "cuda"
     assert torch.allclose(gpu_out.cpu(), cpu_out, rtol=1e-3, atol=1e-4)
-    assert _rel(rotated, shifted) < 1e-4
+    assert float(err) < 1e-4
     x, y = lie.mnist_digits()
     xs, ys = F.avg_pool2d(x[:24], 2), y[:24]
     res = lie.train_classifier(
         gpu_model,
         xs.cuda(),
         ys.cuda(),
-        epochs=2,
+        steps=4,
         batch_size=8,
         generator=torch.Generator().manual_seed(1),
     )
-    assert res.losses.shape == (2,) and bool(torch.isfinite(res.losses).all())
+    assert res.losses.shape == (4,) and bool(torch.isfinite(res.losses).all())
     acc = lie.classifier_accuracy(
         gpu_model, xs.cuda(), ys.cuda(), draws=2, generator=torch.Generator().manual_seed(2)
     )
@@ -515,6 +655,29 @@ def test_warp_rot90_is_a_pixel_permutation():
     out = lie.affine_warp(x, ROT90)
     assert any(torch.allclose(out, torch.rot90(x, k, dims=(-2, -1)), atol=1e-5) for k in (1, 3))
     assert torch.allclose(lie.affine_warp(x, torch.eye(2)), x, atol=1e-6)
+
+
+def test_affine_benchmark_splits_are_disjoint_and_keep_the_digit_in_view():
+    b = lie.affine_benchmark(40, 10, 20, generator=torch.Generator().manual_seed(0))
+    assert b.x_train.shape == (40, 1, 20, 20) and b.x_test_affine.shape == (20, 1, 20, 20)
+    assert b.y_train.dtype == torch.int64 and b.y_val.shape == (10,) and b.ink_kept.shape == (20,)
+    x, _ = lie.mnist_digits()
+    pooled = F.avg_pool2d(F.pad(x, (6,) * 4), 2).flatten(1)
+    idx = [  # every image is a pooled shipped digit: find which one
+        {int((pooled - im.flatten()).abs().sum(-1).argmin()) for im in part}
+        for part in (b.x_train, b.x_val, b.x_test)
+    ]
+    assert [len(i) for i in idx] == [40, 10, 20]
+    assert not (idx[0] & idx[1] or idx[0] & idx[2] or idx[1] & idx[2])
+    # a warp keeps det(A) times the ink when nothing leaves the canvas
+    assert float(b.ink_kept.min()) > 0.97 and abs(float(b.ink_kept.mean()) - 1) < 0.01
+    assert not torch.allclose(b.x_test, b.x_test_affine)
+    again = lie.affine_benchmark(40, 10, 20, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(again.x_test_affine, b.x_test_affine)
+    with pytest.raises(ValueError, match="at most 5000"):
+        lie.affine_benchmark(4000, 500, 1000)
+    with pytest.raises(ValueError, match="translation"):
+        lie.affine_benchmark(10, 10, 10, translation=float("nan"))
 
 
 def test_random_affine_ranges():

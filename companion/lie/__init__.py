@@ -3,12 +3,16 @@
 * :mod:`companion.lie.groups` — polar decomposition, the global chart ξ and its inverse;
 * :mod:`companion.lie.haar` — Haar densities in three coordinate systems, samplers, weights;
 * :mod:`companion.lie.layers` — affine lifting and group convolutions with implicit kernels;
-* :mod:`companion.lie.data` — MNIST (5,000 shipped digits), affNIST-style transforms, loaders.
+* :mod:`companion.lie.data` — MNIST (5,000 shipped digits), affNIST-style transforms, loaders;
+* :mod:`companion.lie.weights` — the shipped models of the affine-robustness experiment
+  (trained by ``python -m companion.lie.train_weights``).
 """
 
 from .data import (
     AFFNIST_FILES,
     MNIST_FILES,
+    AffineBenchmark,
+    affine_benchmark,
     affine_warp,
     load_affnist,
     load_mnist_idx,
@@ -50,6 +54,7 @@ from .layers import (
     KERNELS,
     WINDOWS,
     AffineGCNN,
+    GCNNConfig,
     GroupConv,
     ImplicitKernel,
     LiftingConv,
@@ -60,12 +65,28 @@ from .layers import (
     predict,
     train_classifier,
 )
+from .weights import (
+    AFFINE_BENCHMARK,
+    AFFINE_GROUP_CONFIG,
+    AFFINE_MODELS,
+    AFFINE_SEEDS,
+    AFFINE_TRAINING,
+    AFFINE_WEIGHTS_DIR,
+    affine_model,
+    evaluate_affine_models,
+    load_affine_models,
+    load_affine_record,
+    logit_fingerprint,
+    share_kept_summary,
+)
 
 __all__ = [
     "affine_warp",
     "random_affine",
     "mnist_digits",
     "prepare_digits",
+    "AffineBenchmark",
+    "affine_benchmark",
     "load_mnist_idx",
     "load_affnist",
     "AFFNIST_FILES",
@@ -101,6 +122,7 @@ __all__ = [
     "ImplicitKernel",
     "LiftingConv",
     "GroupConv",
+    "GCNNConfig",
     "AffineGCNN",
     "PlainCNN",
     "KERNELS",
@@ -108,4 +130,16 @@ __all__ = [
     "train_classifier",
     "predict",
     "classifier_accuracy",
+    "AFFINE_WEIGHTS_DIR",
+    "AFFINE_GROUP_CONFIG",
+    "AFFINE_MODELS",
+    "AFFINE_SEEDS",
+    "AFFINE_BENCHMARK",
+    "AFFINE_TRAINING",
+    "affine_model",
+    "logit_fingerprint",
+    "load_affine_models",
+    "load_affine_record",
+    "evaluate_affine_models",
+    "share_kept_summary",
 ]

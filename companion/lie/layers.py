@@ -30,7 +30,8 @@ the chapter). Each layer records the sets it last used in ``last_samples_in/out`
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +40,7 @@ from torch import nn
 from ..checks import check_choice, check_int, check_number, check_same_len, check_tensor
 from ..utils import TrainResult, check_generator, seeded_init
 from .groups import algebra_dim, check_group, to_coords, xi_inv
-from .haar import GroupSample, sample_group
+from .haar import ROTATION_SAMPLERS, GroupSample, sample_group
 
 __all__ = [
     "kernel_offsets",
@@ -47,6 +48,7 @@ __all__ = [
     "ImplicitKernel",
     "LiftingConv",
     "GroupConv",
+    "GCNNConfig",
     "AffineGCNN",
     "PlainCNN",
     "KERNELS",
@@ -386,9 +388,58 @@ def _rms_norm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return x / (x.pow(2).mean(dim=tuple(range(1, x.ndim)), keepdim=True).sqrt() + eps)
 
 
+@dataclass(frozen=True)
+class GCNNConfig:
+    r"""The settings of an :class:`AffineGCNN` (everything but the group and the generator).
+
+    Attributes:
+        channels: feature channels after the lift, the first and the second group
+            convolution (one int: all three).
+        n_samples: group samples per layer output (the paper's code: 10).
+        lift_kernel, kernel_size: odd kernel sides of the lift and the group convolutions.
+        hidden, kernel, omega, group_scale: the :class:`ImplicitKernel` (width, ``"rff"`` or
+            ``"siren"``, spatial frequency scale, scale of the Lie-algebra coordinates).
+        head, n_classes, in_channels: the MLP head's width, the classes, the image channels.
+        spd_var, rot, rot_bound: the sampler (:func:`~companion.lie.haar.sample_group`):
+            log-normal variance of the shape factor, ``"uniform"``/``"equidistant"``
+            angles within :math:`\pm\pi\,` ``rot_bound``.
+        bias: learned per-channel biases in the group layers.
+    """
+
+    channels: int | tuple[int, int, int] = (8, 8, 32)
+    n_samples: int = 8
+    lift_kernel: int = 7
+    kernel_size: int = 5
+    hidden: int = 64
+    head: int = 64
+    n_classes: int = 10
+    in_channels: int = 1
+    kernel: str = "rff"
+    spd_var: float = 0.05
+    rot: str = "uniform"
+    rot_bound: float = 0.15
+    bias: bool = True
+    omega: float = 4.0
+    group_scale: float = 1 / 16
+
+    def __post_init__(self) -> None:
+        raw = self.channels
+        ch: tuple[int, ...] = (raw,) * 3 if isinstance(raw, int) else tuple(raw)
+        if len(ch) != 3 or not all(isinstance(c, int) and c >= 1 for c in ch):
+            raise ValueError(f"channels must be a positive int or three of them, got {ch!r}")
+        object.__setattr__(self, "channels", ch)
+        check_choice(self.rot, "rot", ROTATION_SAMPLERS)
+        check_number(self.spd_var, "spd_var", minimum=0)
+        check_number(self.rot_bound, "rot_bound", minimum=0, maximum=1, open_min=True)
+
+
 class AffineGCNN(nn.Module):
     r"""A small :math:`\mathbb R^2\rtimes H` classifier: lift → GConv (same samples) → 2×2 max-pool
     → GConv (new samples) → max over (group, space) → MLP.
+
+    ``AffineGCNN(group, config=None, *, generator=None, **settings)``: the settings are a
+    :class:`GCNNConfig` (default ``GCNNConfig()``), and keywords override single fields
+    (``AffineGCNN("SL(2)", n_samples=4)``); ``model.config`` is the resulting config.
 
     An RMS normalisation over ``(C, n, H, W)`` and a GELU follow each convolution (the paper's
     ``GResNet`` uses a layer norm there, and a residual block; at CPU scale the mean-free layer
@@ -404,44 +455,38 @@ class AffineGCNN(nn.Module):
     def __init__(
         self,
         group: str,
+        config: GCNNConfig | None = None,
         *,
-        channels: int | tuple[int, int, int] = (8, 8, 32),
-        n_samples: int = 8,
-        lift_kernel: int = 7,
-        kernel_size: int = 5,
-        hidden: int = 64,
-        head: int = 64,
-        n_classes: int = 10,
-        in_channels: int = 1,
-        kernel: str = "rff",
-        spd_var: float = 0.05,
-        rot: str = "uniform",
-        rot_bound: float = 0.15,
-        bias: bool = True,
-        omega: float = 4.0,
-        group_scale: float = 1 / 16,
         generator: torch.Generator | None = None,
+        **settings: Any,
     ):
         super().__init__()
+        if config is not None and not isinstance(config, GCNNConfig):
+            raise TypeError(f"config must be a GCNNConfig, got {type(config).__name__}")
+        unknown = set(settings) - {f.name for f in fields(GCNNConfig)}
+        if unknown:
+            raise TypeError(f"AffineGCNN got unknown settings {sorted(unknown)} (see GCNNConfig)")
+        cfg = replace(config if config is not None else GCNNConfig(), **settings)
+        self.config = cfg
         self.group = check_group(group)
-        self.n_samples = check_int(n_samples, "n_samples", minimum=1)
-        self.spd_var, self.rot, self.rot_bound = float(spd_var), rot, float(rot_bound)
+        self.n_samples = check_int(cfg.n_samples, "n_samples", minimum=1)
+        self.spd_var, self.rot, self.rot_bound = float(cfg.spd_var), cfg.rot, float(cfg.rot_bound)
         gen = check_generator(generator)  # kernels, then the head's initial weights
         common: dict[str, Any] = dict(
-            kernel=kernel,
-            hidden=hidden,
+            kernel=cfg.kernel,
+            hidden=cfg.hidden,
             generator=gen,
-            bias=bias,
-            omega=omega,
-            group_scale=group_scale,
+            bias=cfg.bias,
+            omega=cfg.omega,
+            group_scale=cfg.group_scale,
         )
-        c1, c2, c3 = (channels,) * 3 if isinstance(channels, int) else tuple(channels)
-        self.lift = LiftingConv(in_channels, c1, lift_kernel, self.group, **common)
-        self.conv1 = GroupConv(c1, c2, kernel_size, self.group, **common)
-        self.conv2 = GroupConv(c2, c3, kernel_size, self.group, **common)
+        c1, c2, c3 = cast(tuple[int, int, int], cfg.channels)  # normalised by GCNNConfig
+        self.lift = LiftingConv(cfg.in_channels, c1, cfg.lift_kernel, self.group, **common)
+        self.conv1 = GroupConv(c1, c2, cfg.kernel_size, self.group, **common)
+        self.conv2 = GroupConv(c2, c3, cfg.kernel_size, self.group, **common)
         with seeded_init(gen):
-            self.fc1 = nn.Linear(c3, head)
-            self.fc2 = nn.Linear(head, n_classes)
+            self.fc1 = nn.Linear(c3, cfg.head)
+            self.fc2 = nn.Linear(cfg.head, cfg.n_classes)
 
     @property
     def layers(self) -> list[nn.Module]:
@@ -546,7 +591,7 @@ def train_classifier(
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    epochs: int = 3,
+    steps: int = 100,
     batch_size: int = 100,
     lr: float = 3e-3,
     weight_decay: float = 0.0,
@@ -554,15 +599,15 @@ def train_classifier(
     resample: str = "step",
     desc: str | None = None,
 ) -> TrainResult:
-    """Train with Adam (cosine learning-rate decay) on ``x: (N, C, H, W)``, ``y: (N,)``.
+    """Train with Adam (cosine learning-rate decay over ``steps``) on ``x: (N, C, H, W)``, ``y: (N,)``.
 
-    Mini-batches are shuffled with ``generator``. An :class:`AffineGCNN` draws fresh group
-    samples from ``generator`` at every step (``resample="step"``, as the paper's code does)
-    or once per epoch (``"epoch"``: less gradient noise, which matters for short CPU runs).
-    Returns a :class:`~companion.utils.TrainResult` with the mean training loss per epoch.
-    The unit is the epoch (``epochs``, not the shared ``steps``): every epoch is one shuffled
-    pass, ``resample="epoch"`` draws once per pass, and the cosine schedule spans
-    ``epochs · ⌈N / batch_size⌉`` steps, so the notebook's numbers are defined per epoch.
+    Mini-batches walk through a shuffled copy of the data (a new permutation from
+    ``generator`` at every pass; the last batch of a pass may be smaller), so
+    ``steps = epochs · ⌈N / batch_size⌉`` trains for whole epochs. An :class:`AffineGCNN`
+    draws fresh group samples from ``generator`` at every step (``resample="step"``, as the
+    paper's code does) or once per pass (``"epoch"``: less gradient noise). The data move to
+    the model's device and dtype. Returns a :class:`~companion.utils.TrainResult` with the
+    training loss of every step, ``(steps,)``.
     """
     from ..utils import progress
 
@@ -572,33 +617,31 @@ def train_classifier(
     p = next(model.parameters(), None)
     if p is not None:  # train where the model lives
         x, y = x.to(p.device, p.dtype), y.to(p.device)
-    epochs = check_int(epochs, "epochs", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
     check_choice(resample, "resample", RESAMPLE)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps = epochs * math.ceil(len(x) / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    losses = []
+    losses = []  # detached, on the device: read once at the end, not per step
     model.train()
-    for _ in progress(range(epochs), desc=desc):
-        perm = torch.randperm(len(x), generator=generator).to(x.device)
-        batch_losses, sizes = [], []  # kept on the device: read once per epoch, not per step
-        fixed = None
-        if resample == "epoch" and isinstance(model, AffineGCNN):
-            fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
-        for i in range(0, len(x), batch_size):
-            idx = perm[i : i + batch_size]
-            loss = F.cross_entropy(_forward(model, x[idx], generator, fixed), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            batch_losses.append(loss.detach())
-            sizes.append(len(idx))
-        values = torch.stack(batch_losses).tolist()
-        losses.append(sum(v * n for v, n in zip(values, sizes, strict=True)) / len(x))
+    perm, pos, fixed = None, len(x), None
+    for _ in progress(range(steps), desc=desc):
+        if pos >= len(x):  # a new pass over the data
+            perm, pos = torch.randperm(len(x), generator=generator).to(x.device), 0
+            if resample == "epoch" and isinstance(model, AffineGCNN):
+                fixed = model.draw_samples(generator, dtype=x.dtype, device=x.device)
+        assert perm is not None
+        idx = perm[pos : pos + batch_size]
+        pos += batch_size
+        loss = F.cross_entropy(_forward(model, x[idx], generator, fixed), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.detach())
     model.eval()
-    return TrainResult(torch.tensor(losses), {"loss": losses[-1]})
+    loss_t = torch.stack(losses).cpu()
+    return TrainResult(loss_t, {"loss": float(loss_t[-1])})
 
 
 @torch.no_grad()
