@@ -229,6 +229,10 @@ def _trainers():
         "primer.train_regressor": primer.train_regressor,
         "lie.train_classifier": lie.train_classifier,
         "inversion.train_detector": inversion.train_detector,
+        # a module of its own (python -m ...), so its function is reached through it
+        "inversion.train_generator": importlib.import_module(
+            "companion.inversion.train_generator"
+        ).train_generator,
         "frames.train_nbody": frames.train_nbody,
         "soft_equivariance.train": soft_equivariance.train,
         "ep.train": ep.train,

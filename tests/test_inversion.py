@@ -4,6 +4,7 @@ detector, blending, baseline and metrics."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import numpy as np
@@ -15,11 +16,15 @@ from skimage.metrics import structural_similarity
 
 from companion.inversion import (
     DETECTORS,
+    HELD_OUT_KINDS,
     OOD_KINDS,
+    TRAIN_KINDS,
     InvertibilityDetector,
     attribute_direction,
     baseline_mask,
     blend,
+    calibrate_threshold,
+    detector_fingerprint,
     detector_loss,
     error_map,
     fingerprint,
@@ -31,12 +36,14 @@ from companion.inversion import (
     load_fingerprint,
     load_generator,
     mask_iou,
+    paired_bootstrap,
     region_psnr,
     region_ssim,
     render_faces,
     train_detector,
 )
-from companion.inversion.generator import WEIGHTS_DIR
+from companion.inversion.generator import WEIGHTS_DIR, Encoder, Generator
+from companion.inversion.train_generator import GeneratorTrainResult, train_generator
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +148,32 @@ def test_shipped_detectors_load_and_predict_masks(name, ood_batch, gen):
         load_detector("oracle")
 
 
+@pytest.mark.parametrize("name", list(DETECTORS))
+def test_shipped_detectors_reproduce_their_fingerprint_and_never_saw_held_out_kinds(name):
+    record = json.loads((WEIGHTS_DIR / "detectors.json").read_text())[name]
+    assert np.allclose(detector_fingerprint(load_detector(name)), record["fingerprint"], atol=1e-5)
+    assert record["kinds"] == list(TRAIN_KINDS)
+    assert f"--only {name}" in record["command"]
+
+
+def test_kind_split_is_a_partition():
+    assert set(TRAIN_KINDS).isdisjoint(HELD_OUT_KINDS)
+    assert sorted(TRAIN_KINDS + HELD_OUT_KINDS) == sorted(OOD_KINDS)
+    fb = render_faces(30, generator=torch.Generator().manual_seed(2), ood=TRAIN_KINDS)
+    assert all(set(k) <= set(TRAIN_KINDS) for k in fb.kinds)
+
+
+def test_detector_fingerprint_follows_the_weights():
+    a = InvertibilityDetector(width=4, generator=torch.Generator().manual_seed(0))
+    b = copy.deepcopy(a)
+    assert detector_fingerprint(a) == detector_fingerprint(b)
+    with torch.no_grad():
+        b.mask_head.bias += 1.0
+    assert detector_fingerprint(b)[0] > detector_fingerprint(a)[0]
+    with pytest.raises(TypeError, match="net"):
+        detector_fingerprint(torch.nn.Linear(2, 2))
+
+
 def test_missing_or_corrupted_weight_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="train_generator"):
         load_generator(tmp_path / "nope.pt")
@@ -151,6 +184,49 @@ def test_missing_or_corrupted_weight_file(tmp_path):
     torch.save({"fc.weight": torch.zeros(3)}, tmp_path / "foreign.pt")
     with pytest.raises(ValueError, match="corrupted"):
         load_encoder(tmp_path / "foreign.pt")
+
+
+def test_train_generator_shares_the_training_signature_and_is_seeded():
+    faces = render_faces(16, generator=torch.Generator().manual_seed(5)).clean
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)  # the networks' initial weights
+        runs.append(
+            train_generator(
+                faces, steps=3, batch_size=4, generator=torch.Generator().manual_seed(1), desc=None
+            )
+        )
+    res = runs[0]
+    assert isinstance(res, GeneratorTrainResult)
+    assert res.losses.shape == (3,) and set(res.parts) == {"loss_d", "rec", "moments"}
+    assert res.metrics["loss"] == float(res.losses[-1])
+    assert isinstance(res.gan_generator, Generator) and isinstance(res.encoder, Encoder)
+    assert not res.gan_generator.training and not any(
+        p.requires_grad for p in res.gan_generator.parameters()
+    )
+    # same seeds, same weights, bit for bit (the shipped weights depend on it)
+    a, b = res.gan_generator.state_dict(), runs[1].gan_generator.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(res.losses, runs[1].losses)
+
+
+@pytest.mark.parametrize(
+    "kwargs, err",
+    [
+        (dict(steps=0), ValueError),
+        (dict(steps=2, batch_size=1), ValueError),
+        (dict(steps=2, batch=4), TypeError),
+        (dict(steps=2, ema=1.0), ValueError),
+        (dict(steps=2, w_adv=float("nan")), ValueError),
+        (dict(steps=2, generator=0), TypeError),
+    ],
+)
+def test_train_generator_bad_arguments(kwargs, err):
+    faces = render_faces(4, generator=torch.Generator().manual_seed(5)).clean
+    with pytest.raises(err):
+        train_generator(faces, **kwargs)
+    with pytest.raises(ValueError, match="faces"):
+        train_generator(faces * 2, steps=1)
 
 
 # ---------------------------------------------------------------- inversion
@@ -305,8 +381,8 @@ def test_detector_init_follows_its_generator():
     a = InvertibilityDetector(width=4, generator=torch.Generator().manual_seed(3))
     b = InvertibilityDetector(width=4, generator=torch.Generator().manual_seed(3))
     c = InvertibilityDetector(width=4, generator=torch.Generator().manual_seed(4))
-    assert torch.equal(a.body[0].weight, b.body[0].weight)
-    assert not torch.equal(a.body[0].weight, c.body[0].weight)
+    assert torch.equal(a.stem[0].weight, b.stem[0].weight)
+    assert not torch.equal(a.stem[0].weight, c.stem[0].weight)
 
 
 # ---------------------------------------------------------------- CUDA
@@ -340,11 +416,12 @@ def test_detector_training_on_cuda_matches_cpu(ood_batch, exact_fp32):
         torch.manual_seed(0)
         net = InvertibilityDetector(width=4).to(device)
         x, y = ood_batch.images.to(device), ood_batch.clean.to(device)
-        logs.append(train_detector(net, x, y, steps=5, batch=4, lr=5e-3))
+        res = train_detector(net, x, y, steps=5, batch_size=4, lr=5e-3, desc=None)
+        logs.append(res.parts)
         assert next(net.parameters()).device.type == device
-    for a, b in zip(*logs, strict=True):
-        assert a.keys() == b.keys()
-        assert all(math.isclose(a[k], b[k], rel_tol=1e-3, abs_tol=1e-5) for k in a), (a, b)
+    a, b = logs
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k], b[k], rtol=1e-3, atol=1e-5) for k in a), (a, b)
 
 
 # ---------------------------------------------------------------- baseline
@@ -490,3 +567,57 @@ def test_region_ssim_is_the_skimage_map_averaged_over_the_region():
     ) / 512
     assert math.isclose(whole, np.mean(maps), rel_tol=1e-9)
     assert region_ssim(x, x, mask, "whole") == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- calibration and spread
+
+
+def test_calibrate_threshold_finds_the_separating_threshold():
+    # error 0.3 on the true mask, 0.1 elsewhere: thresholds in [0.1, 0.3) are perfect
+    masks = torch.zeros(4, 1, 8, 8)
+    masks[:, :, 2:5, 3:6] = 1
+    y = torch.full((4, 3, 8, 8), 0.5)
+    x = y + 0.1 + 0.2 * masks
+    cal = calibrate_threshold(x, y, masks, [0.05, 0.2, 0.35])
+    assert cal.threshold == 0.2 and cal.smooth == 1 and cal.iou == pytest.approx(1.0)
+    assert cal.table[(1, 0.05)] == pytest.approx(9 / 64)  # everything masked
+    assert cal.table[(1, 0.35)] == pytest.approx(0.0)  # nothing masked
+    with pytest.raises(ValueError, match="empty"):
+        calibrate_threshold(x, y, masks, [])
+    with pytest.raises(ValueError, match="smooths"):
+        calibrate_threshold(x, y, masks, [0.1], smooths=[0])
+
+
+def test_calibrate_threshold_matches_a_brute_force_numpy_search(gen, ood_batch):
+    with torch.no_grad():
+        y = gen(load_encoder()(ood_batch.images))
+    taus = [0.05, 0.1, 0.15, 0.2]
+    cal = calibrate_threshold(ood_batch.images, y, ood_batch.masks, taus, smooths=(1, 3))
+    t = ood_batch.masks.numpy()[:, 0] > 0.5
+    best = -1.0
+    for k in (1, 3):
+        e = error_map(ood_batch.images, y, smooth=k).numpy()[:, 0]
+        for tau in taus:
+            p = e > tau
+            inter, union = (p & t).sum((1, 2)), (p | t).sum((1, 2))
+            iou = np.where(union == 0, 1.0, inter / np.maximum(union, 1)).mean()
+            assert cal.table[(k, tau)] == pytest.approx(iou)
+            best = max(best, iou)
+    assert cal.iou == pytest.approx(best)
+
+
+def test_paired_bootstrap_mean_and_spread_match_the_closed_form():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(400, generator=gen, dtype=torch.float64) + 0.3
+    b = torch.randn(400, generator=gen, dtype=torch.float64)
+    mean, spread = paired_bootstrap(a, b, n_boot=4000, generator=torch.Generator().manual_seed(1))
+    d = a - b
+    assert mean == pytest.approx(float(d.mean()))
+    # the bootstrap standard error of a mean is the sample sd / sqrt(n), up to MC noise
+    assert spread == pytest.approx(float(d.std()) / 400**0.5, rel=0.08)
+    with pytest.raises(ValueError, match="same length"):
+        paired_bootstrap(a, b[:10])
+    with pytest.raises(ValueError, match="finite"):
+        paired_bootstrap(a, b.clone().fill_(float("nan")))
+    with pytest.raises(TypeError):
+        paired_bootstrap(a.tolist(), b)

@@ -16,18 +16,19 @@ A world small enough for a CPU and where the answer is known:
 """
 
 from .align import flow_smoothness, flow_warp
-from .baseline import baseline_mask, error_map
+from .baseline import Calibration, baseline_mask, calibrate_threshold, error_map
 from .detector import (
     DETECTORS,
     Decomposition,
     DetectorTrainResult,
     InvertibilityDetector,
     blend,
+    detector_fingerprint,
     detector_loss,
     load_detector,
     train_detector,
 )
-from .faces import OOD_KINDS, FaceBatch, render_faces
+from .faces import HELD_OUT_KINDS, OOD_KINDS, TRAIN_KINDS, FaceBatch, render_faces
 from .generator import (
     IMAGE_SIZE,
     LATENT_DIM,
@@ -41,7 +42,7 @@ from .generator import (
     load_generator,
 )
 from .invert import InversionResult, attribute_direction, invert
-from .metrics import REGIONS, mask_iou, region_psnr, region_ssim
+from .metrics import REGIONS, mask_iou, paired_bootstrap, region_psnr, region_ssim
 
 __all__ = [
     "REGIONS",
@@ -52,16 +53,21 @@ __all__ = [
     "flow_smoothness",
     "flow_warp",
     "baseline_mask",
+    "Calibration",
+    "calibrate_threshold",
     "error_map",
     "Decomposition",
     "DetectorTrainResult",
     "InvertibilityDetector",
     "blend",
     "detector_loss",
+    "detector_fingerprint",
     "train_detector",
     "DETECTORS",
     "load_detector",
     "OOD_KINDS",
+    "TRAIN_KINDS",
+    "HELD_OUT_KINDS",
     "FaceBatch",
     "render_faces",
     "Encoder",
@@ -74,6 +80,7 @@ __all__ = [
     "attribute_direction",
     "invert",
     "mask_iou",
+    "paired_bootstrap",
     "region_psnr",
     "region_ssim",
 ]

@@ -58,6 +58,7 @@ __all__ = [
     "detector_loss",
     "train_detector",
     "load_detector",
+    "detector_fingerprint",
 ]
 
 #: The shipped detectors, each name mapped to whether its alignment is on.
@@ -97,13 +98,20 @@ def blend(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class InvertibilityDetector(nn.Module):
-    """:math:`\\Phi`: a dilated CNN (receptive field 31 px) with a flow head and a mask head.
+    """:math:`\\Phi`: a dilated CNN (receptive field 33 px) with a flow head and a mask head.
+
+    A full-resolution stem reads :math:`[x, \\mathcal{W}(y, f), x - \\mathcal{W}(y, f)]`;
+    a dilated trunk (dilations 2, 4, 8) gives the context of a whole 32x32 face; a fusion
+    layer joins the trunk's output with the stem's (a skip connection, as the paper's
+    detector reads features at several resolutions), so the heads see both the fine
+    outline of an addition and its surroundings.
 
     Args:
         width: channels of the hidden layers.
         max_flow: bound :math:`f_{\\max}` on each flow component, in pixels.
         iterations: default number :math:`K` of align-then-detect iterations.
         align: if ``False`` the flow is fixed at zero (the "no alignment" ablation).
+        generator: draws the initial weights (``None``: the global stream).
     """
 
     def __init__(
@@ -121,10 +129,12 @@ class InvertibilityDetector(nn.Module):
         self.max_flow = check_number(max_flow, "max_flow", minimum=0, open_min=True)
         self.align = bool(align)
         with seeded_init(generator):  # None: the global stream
-            layers: list[nn.Module] = [nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2)]
+            self.stem = nn.Sequential(nn.Conv2d(9, w, 3, padding=1), nn.LeakyReLU(0.2))
+            layers: list[nn.Module] = []
             for dil in (2, 4, 8):
                 layers += [nn.Conv2d(w, w, 3, padding=dil, dilation=dil), nn.LeakyReLU(0.2)]
             self.body = nn.Sequential(*layers)
+            self.fuse = nn.Sequential(nn.Conv2d(2 * w, w, 3, padding=1), nn.LeakyReLU(0.2))
             self.flow_head = nn.Conv2d(w, 2, 3, padding=1)
             self.mask_head = nn.Conv2d(w, 1, 3, padding=1)
         nn.init.zeros_(self.flow_head.weight)
@@ -136,7 +146,8 @@ class InvertibilityDetector(nn.Module):
     def step(self, x: torch.Tensor, aligned: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One application of :math:`\\Phi`: ``(flow increment (b,2,H,W), mask logit (b,1,H,W))``."""
         diff = x - aligned
-        h = self.body(torch.cat([x * 2 - 1, aligned * 2 - 1, diff], dim=1))
+        h0 = self.stem(torch.cat([x * 2 - 1, aligned * 2 - 1, diff], dim=1))
+        h = self.fuse(torch.cat([self.body(h0), h0], dim=1))
         residual = F.avg_pool2d(
             diff.abs().mean(dim=1, keepdim=True), 3, 1, 1, count_include_pad=False
         )
@@ -332,3 +343,22 @@ def load_detector(
     net = _load_state(InvertibilityDetector(align=DETECTORS[name]), file, f"detector {name!r}")
     net.requires_grad_(False)
     return net.to(device)
+
+
+@torch.no_grad()
+def detector_fingerprint(net: InvertibilityDetector) -> list[float]:
+    """A numeric fingerprint: the mean mask and mean flow of ``net`` on a fixed probe.
+
+    The probe is four faces rendered with ``render_faces(4, generator=seed 1234,
+    ood="random")`` against their own clean versions as "inversions" (no generator is
+    involved). The training command stores it next to the weights; a test reloads the
+    weights and compares (the file, the architecture and the loader agree).
+    """
+    from .faces import render_faces
+
+    if not isinstance(net, InvertibilityDetector):
+        raise TypeError(f"net must be an InvertibilityDetector, got {type(net).__name__}")
+    probe = render_faces(4, generator=torch.Generator().manual_seed(1234), ood="random")
+    p = next(net.parameters())
+    dec = net(probe.images.to(p), probe.clean.to(p))
+    return [float(v) for v in dec.mask.mean(dim=(1, 2, 3))] + [float(dec.flow.abs().mean())]

@@ -21,10 +21,11 @@ import torch
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import jaccard_score
 
-from ..checks import check_choice
+from ..checks import check_choice, check_int, check_tensor
+from ..utils import check_generator
 from ._validate import check_images, check_same_shape
 
-__all__ = ["mask_iou", "region_psnr", "region_ssim", "REGIONS"]
+__all__ = ["mask_iou", "region_psnr", "region_ssim", "paired_bootstrap", "REGIONS"]
 
 REGIONS = ("whole", "in", "out")
 
@@ -108,3 +109,29 @@ def region_ssim(
         total += float(smap.mean(axis=-1)[si].sum())
         count += int(si.sum())
     return total / count
+
+
+def paired_bootstrap(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    n_boot: int = 2000,
+    generator: torch.Generator | None = None,
+) -> tuple[float, float]:
+    """Mean of the paired difference ``a - b`` over a test set, and its bootstrap spread.
+
+    ``a, b: (n,)`` are per-image scores of two methods on the same ``n`` images (e.g.
+    :func:`mask_iou`). Resampling the images with replacement ``n_boot`` times gives the
+    standard deviation of the mean difference, the spread a claim "a beats b" has to
+    exceed. Returns ``(mean difference, bootstrap standard deviation)``.
+    """
+    a = check_tensor(a, "a", ndim=1, floating=True)
+    b = check_tensor(b, "b", ndim=1, floating=True)
+    if a.shape != b.shape or a.shape[0] < 2:
+        raise ValueError(f"a and b must have the same length >= 2, got {a.shape[0]}, {b.shape[0]}")
+    n_boot = check_int(n_boot, "n_boot", minimum=2)
+    d = (a - b).double().cpu()
+    if not torch.isfinite(d).all():
+        raise ValueError("a and b must be finite (they hold NaN or inf)")
+    idx = torch.randint(0, d.shape[0], (n_boot, d.shape[0]), generator=check_generator(generator))
+    return float(d.mean()), float(d[idx].mean(dim=1).std())
