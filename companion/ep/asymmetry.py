@@ -1,7 +1,7 @@
 """The asymmetry experiment of chapter 5: symmetric, asymmetric and homeostatic hEP, side by side.
 
-Three kinds of run (:data:`RUN_KINDS`) train the same layered network from the same forward
-weights, with the same mini-batches, with generalised holomorphic EP (:class:`Estimator`):
+Three kinds of run (``RUN_KINDS``) train the same layered network from the same forward
+weights, with the same mini-batches, with generalised holomorphic EP (:class:`~companion.ep.estimators.Estimator`):
 
 * ``"symmetric"`` — tied backward weights ``B_{l+1} = W_{l+1}^T`` (energy-based network);
 * ``"asymmetric"`` — free backward weights, rotated by ``setting.angle`` degrees away from
@@ -57,7 +57,7 @@ class AsymmetrySetting:
     """One configuration of the asymmetry experiment.
 
     Attributes:
-        sizes: ``(n_0, n_1, ..., n_L)`` of the :class:`EPNetwork`.
+        sizes: ``(n_0, n_1, ..., n_L)`` of the :class:`~companion.ep.network.EPNetwork`.
         cost: ``"mse"`` or ``"xent"``.
         init_scale: weights uniform in ``±init_scale/sqrt(fan_in)``.
         angle: degrees between each initial ``B_{l+1}`` and ``W_{l+1}^T`` (asymmetric runs).

@@ -2,7 +2,7 @@
 
 Run ``python -m companion.ep.train_asymmetry --jobs 3`` (one process per seed; see
 ``weights/asymmetry.json`` for the measured times). For every seed it trains the three
-runs of :data:`~companion.ep.asymmetry.RUN_KINDS` with the default
+runs of ``companion.ep.asymmetry.RUN_KINDS`` with the default
 :class:`~companion.ep.asymmetry.AsymmetrySetting` on the ``final`` split of
 :func:`~companion.ep.asymmetry.digits_splits`, and writes
 

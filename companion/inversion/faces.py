@@ -34,8 +34,9 @@ __all__ = ["OOD_KINDS", "TRAIN_KINDS", "HELD_OUT_KINDS", "FaceBatch", "render_fa
 OOD_KINDS: tuple[str, ...] = ("glasses", "hat", "hand", "microphone", "sticker", "texture")
 #: The kinds the detectors are trained on and the threshold is calibrated on.
 TRAIN_KINDS: tuple[str, ...] = ("glasses", "hat", "hand", "sticker")
-#: Held out from detector training and threshold calibration, seen only at test time: an
-#: object held in front of the face and a patterned background (the paper's "background").
+#: The kinds held out from detector training and threshold calibration and seen only at
+#: test time. They are an object held in front of the face and a patterned background (the
+#: paper's "background").
 HELD_OUT_KINDS: tuple[str, ...] = ("microphone", "texture")
 
 _SUPER = 3  # supersampling factor of the in-domain face
