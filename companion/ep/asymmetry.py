@@ -34,7 +34,7 @@ from .data import Split, load_digits_split, one_hot
 from .estimators import Estimator, cosine_similarity, implicit_gradient
 from .homeostasis import network_jacobian, symmetry_score
 from .network import EPNetwork, rotate_backward_weights, weight_angles
-from .train import EPTrainResult, network_accuracy, steps_per_epoch, train
+from .train import EPTrainResult, _check_run, network_accuracy, steps_per_epoch, train
 
 __all__ = [
     "RUN_KINDS",
@@ -208,12 +208,7 @@ def evaluate_network(
     update and the true gradient; ``symmetry`` (mean Jacobian symmetry score over 8 of
     them); and ``angles`` between each ``B_{l+1}`` and ``W_{l+1}^T`` in degrees.
     """
-    if not isinstance(net, EPNetwork):
-        raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
-    if not isinstance(data, Split):
-        raise TypeError(f"data must be a Split, got {type(data).__name__}")
-    if not isinstance(estimator, Estimator):
-        raise TypeError(f"estimator must be an Estimator, got {type(estimator).__name__}")
+    _check_run(net, data, estimator)
     probe_size = check_int(probe_size, "probe_size", minimum=1)
     x = data.x_test.to(net.device, net.dtype)
     labels = data.y_test.to(net.device)

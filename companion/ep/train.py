@@ -78,6 +78,16 @@ def steps_per_epoch(data: Split, batch_size: int) -> int:
     return math.ceil(data.x_train.shape[0] / batch_size)
 
 
+def _check_run(net: object, data: object, estimator: object) -> None:
+    """The ``(net, data, estimator)`` of a training or evaluation run, type-checked once."""
+    if not isinstance(net, EPNetwork):
+        raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
+    if not isinstance(data, Split):
+        raise TypeError(f"data must be a Split, got {type(data).__name__}")
+    if not isinstance(estimator, Estimator):
+        raise TypeError(f"estimator must be an Estimator, got {type(estimator).__name__}")
+
+
 def train(
     net: EPNetwork,
     data: Split,
@@ -115,12 +125,7 @@ def train(
         track_cosine: record the cosine between the estimator's update and the true gradient
             of the recurrent weights on the first ``probe_size`` training images.
     """
-    if not isinstance(net, EPNetwork):
-        raise TypeError(f"net must be an EPNetwork, got {type(net).__name__}")
-    if not isinstance(data, Split):
-        raise TypeError(f"data must be a Split, got {type(data).__name__}")
-    if not isinstance(estimator, Estimator):
-        raise TypeError(f"estimator must be an Estimator, got {type(estimator).__name__}")
+    _check_run(net, data, estimator)
     steps = check_int(steps, "steps", minimum=1)
     per_epoch = steps_per_epoch(data, batch_size)
     eval_every = per_epoch if eval_every is None else check_int(eval_every, "eval_every", minimum=1)
