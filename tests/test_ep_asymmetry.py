@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -47,6 +48,23 @@ def test_setting_round_trips_and_rejects_bad_values():
         AsymmetrySetting(homeostasis=float("nan"))
     with pytest.raises(TypeError, match="estimator"):
         AsymmetrySetting(estimator="hep")
+    with pytest.raises(ValueError, match="dtype"):
+        AsymmetrySetting(dtype="float16")
+    # a record written before the setting had a dtype loads as float32
+    old = {k: v for k, v in s.to_dict().items() if k != "dtype"}
+    assert AsymmetrySetting.from_dict(old).dtype == "float32"
+
+
+@pytest.mark.parametrize("kind", RUN_KINDS)
+def test_float64_runs_start_from_the_float32_network(kind):
+    """A seed's initial weights (and rotation) do not depend on the precision of the run."""
+    s64 = AsymmetrySetting(dtype="float64")
+    n32 = build_network(kind, AsymmetrySetting(), generator=torch.Generator().manual_seed(4))
+    n64 = build_network(kind, s64, generator=torch.Generator().manual_seed(4))
+    assert n64.dtype == torch.float64 and n32.dtype == torch.float32
+    for (name, p32), p64 in zip(n32.state_dict().items(), n64.state_dict().values(), strict=True):
+        assert p64.dtype == torch.float64, name
+        assert torch.equal(p64, p32.double()), name
 
 
 def test_digits_splits_hold_out_validation_from_the_training_images():
@@ -106,23 +124,26 @@ def test_homeostasis_runs_align_the_backward_weights():
     assert angles["homeostasis"] < angles["asymmetric"] - 20
 
 
-def test_save_and_load_round_trip(tmp_path):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_save_and_load_round_trip(tmp_path, dtype):
+    tiny = dataclasses.replace(TINY, dtype=dtype)
     nets = {
-        f"{k}/0": build_network(k, TINY, generator=torch.Generator().manual_seed(0))
+        f"{k}/0": build_network(k, tiny, generator=torch.Generator().manual_seed(0))
         for k in RUN_KINDS
     }
     path = tmp_path / "nets.pt"
-    save_networks(nets, TINY, path)
+    save_networks(nets, tiny, path)
     loaded, setting = load_networks(path)
-    assert setting == TINY and set(loaded) == set(nets)
+    assert setting == tiny and set(loaded) == set(nets)
     for name, net in nets.items():
         assert isinstance(loaded[name], EPNetwork)
+        assert loaded[name].dtype == getattr(torch, dtype)
         for (ka, a), (kb, b) in zip(
             net.state_dict().items(), loaded[name].state_dict().items(), strict=True
         ):
             assert ka == kb and torch.equal(a, b)
     with pytest.raises(ValueError, match="kind"):
-        save_networks({"tied/0": nets["symmetric/0"]}, TINY, path)
+        save_networks({"tied/0": nets["symmetric/0"]}, tiny, path)
 
 
 RECORD = WEIGHTS_DIR / "asymmetry.json"

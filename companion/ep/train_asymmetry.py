@@ -15,6 +15,7 @@ runs of ``companion.ep.asymmetry.RUN_KINDS`` with the default
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -72,12 +73,17 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--kinds", nargs="+", default=list(RUN_KINDS), choices=RUN_KINDS)
     ap.add_argument("--epochs", type=int, default=None, help="override the setting's epochs")
+    ap.add_argument(
+        "--dtype", choices=("float32", "float64"), default=None, help="override the precision"
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch threads per job")
     ap.add_argument("--jobs", type=int, default=1, help="seeds trained in parallel processes")
     args = ap.parse_args(argv)
     setting = AsymmetrySetting()
     if args.epochs is not None:
-        setting = AsymmetrySetting(**{**setting.__dict__, "epochs": args.epochs})
+        setting = dataclasses.replace(setting, epochs=args.epochs)
+    if args.dtype is not None:
+        setting = dataclasses.replace(setting, dtype=args.dtype)
     t0 = time.perf_counter()
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
