@@ -101,6 +101,30 @@ def test_render_shows_each_claim_at_both_scales_and_marks_smoke_runs(tmp_path):
     assert "9,000 s (150 min) projected" in text  # the summary table
 
 
+def test_a_full_run_that_stopped_leaves_the_chapter_unrecorded(tmp_path):
+    """Its run line stays; the smoke loops and the small-scale claims are what is shown."""
+    results = _results(tmp_path)
+    stopped = copy.deepcopy(FULL) | {
+        "chapter": "08_big",
+        "completed": False,
+        "error": "CellTimeoutError: A cell timed out",
+        "claims": [],
+        "all_claims_hold": False,
+    }
+    _write(results, stopped)
+    small = copy.deepcopy(FULL) | {"chapter": "08_big", "mode": "small", "wall_seconds": 20.0}
+    _write(results, small)
+    text = P.render(results)
+    big = text[text.index("## 08_big") : text.index("## 09_tiny")]
+    assert "did not reach its claims cell; stopped with `CellTimeoutError" in big
+    assert "not yet recorded (the full run above stopped)" in big
+    assert "| training | 5 / 20,000 | 0.5 s | 9,000 s (150 min) |" in big
+    assert "not in the full record" not in big
+    row = next(line for line in big.splitlines() if "fa_mse < aug_mse" in line)
+    assert row.split(" | ")[1:3] == ["—", "—"]  # no full-scale numbers, small ones follow
+    assert "stopped after 1,234 s (21 min) cpu" in text  # the summary table
+
+
 def test_paper_numbers_come_from_the_table_of_published_values():
     assert P._paper("03_frame_averaging", "0.5 < mse_linear / 0.0819 < 2").startswith("Linear")
     assert P._paper("03_frame_averaging", "gap_teach < 1e-05") == "—"

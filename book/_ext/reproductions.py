@@ -116,6 +116,8 @@ def _run_line(record: dict, label: str) -> str:
     v = record["versions"]
     held = sum(c["passed"] for c in record["claims"])
     status = f"{held}/{len(record['claims'])} claims hold"
+    if not record["completed"] and not record["claims"]:
+        status = "did not reach its claims cell"
     if record["mode"] == "smoke":  # a few steps of training: the verdicts mean nothing
         status = "its claims are not results (the models trained for a few steps)"
     if record["error"]:
@@ -150,9 +152,11 @@ def _chapter(chapter: str, modes: dict[str, dict], notebooks: Path | None) -> li
     exists = notebooks is not None and (notebooks / f"{chapter}.ipynb").exists()
     link = f"{{doc}}`{title} <../notebooks/{chapter}>`" if exists else f"`{chapter}`"
     lines = [f"## {title}", "", f"Chapter: {link}.", ""]
-    full, smoke, small = modes.get("full"), modes.get("smoke"), modes.get("small")
-    if full:
-        lines.append(_run_line(full, "Full scale"))
+    attempt, smoke, small = modes.get("full"), modes.get("smoke"), modes.get("small")
+    if attempt:
+        lines.append(_run_line(attempt, "Full scale"))
+    # a full run that stopped (error, timeout) records no numbers: the chapter stays unrecorded
+    full = attempt if attempt and attempt["completed"] else None
     if smoke:
         proj = smoke["smoke"]["projected_wall_seconds"]
         lines.append(
@@ -165,6 +169,7 @@ def _chapter(chapter: str, modes: dict[str, dict], notebooks: Path | None) -> li
         lines += [
             "",
             "Paper-scale numbers not yet recorded"
+            + (" (the full run above stopped)" if attempt else "")
             + (
                 ": the smoke run below times the full configuration"
                 if smoke
@@ -240,6 +245,8 @@ def render(results: Path, notebooks: Path | None = None) -> str:
                 continue
             held = sum(c["passed"] for c in r["claims"])
             text = f"{held}/{len(r['claims'])} hold, {_seconds(r['wall_seconds'])} {r['device']['type']}"
+            if not r["completed"]:
+                text = f"stopped after {_seconds(r['wall_seconds'])} {r['device']['type']}"
             if mode == "smoke":
                 text = f"{_seconds(r['smoke']['projected_wall_seconds'])} projected"
             cols.append(text)
